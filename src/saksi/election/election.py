@@ -1,0 +1,431 @@
+"""An open election: its record, projection store and in-memory state, kept in step.
+
+Write path: check and apply each entry to the state, append the batch to the record,
+fsync, and only then acknowledge. Projection rows are written to the store in batches;
+the store remembers the record size it reflects, and opening an election replays any
+record tail the store has not seen.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from saksi.canonical import CanonicalError, canonical_bytes, canonical_bytes_ascii_keys
+from saksi.election.folder import ElectionFolder
+from saksi.election.projection import Pending
+from saksi.election.state import ATTESTATION_MAX_FORMS, ElectionState, FormOutcome
+from saksi.errors import RecordError, RejectedEntry, SaksiError
+from saksi.keys.ed25519 import SigningKey
+from saksi.log.entry import Auth, Entry, EntryType, decode_entry, encode_entry, payload_hash
+from saksi.log.record import Record
+from saksi.manifest.entries import manifest_payloads
+from saksi.manifest.model import Manifest
+from saksi.registry.entries import DesaRecord, registry_payloads
+from saksi.registry.model import NATIONAL
+from saksi.store.base import Store, open_store
+
+__all__ = ["Election", "ImportSummary", "Receipt", "make_entry"]
+
+Progress = Callable[[int], None]
+FLUSH_EVERY = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Proof of acceptance: the entry's index in the record and its hashes."""
+
+    leaf_index: int
+    entry_hash: str
+    payload_hash: str
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    recorded: int
+    duplicates: int
+    attestations: int
+
+
+def make_entry(
+    entry_type: EntryType, election: str, payload: dict[str, Any], signer: SigningKey
+) -> Entry:
+    """Build a signed entry from a payload."""
+    body = canonical_bytes(payload)
+    return Entry(
+        entry_type,
+        election,
+        payload,
+        signer.sign(entry_type, election, body),
+        body,
+        payload_hash(entry_type, election, body),
+    )
+
+
+class Election:
+    def __init__(
+        self, folder: ElectionFolder, election_id: str, store: Store, record: Record
+    ) -> None:
+        self.folder = folder
+        self.election_id = election_id
+        self.store = store
+        self.record = record
+        self._batch: dict[int, tuple[dict[str, Any], str]] = {}
+        self.state = self._new_state()
+
+    # -- opening -----------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        root: Path,
+        manifest: Manifest,
+        *,
+        store: str | None = None,
+        manifest_text: str | None = None,
+    ) -> Election:
+        """Make a new election folder: keys, the admin's bootstrap, manifest and managers."""
+        folder = ElectionFolder(root)
+        if folder.exists() or folder.record_path.exists():
+            raise SaksiError(f"{root} already holds an election; choose an empty folder")
+        folder.write_config(manifest.election_id, store)
+        if manifest_text is not None:
+            (root / "manifest.toml").write_text(manifest_text, encoding="utf-8")
+        election = cls.open(root)
+        try:
+            election.store.drop_all()
+            election.store.create()
+            admin = SigningKey.generate()
+            admin.save(folder.key_path("admin"))
+            eid = manifest.election_id
+            entries = [
+                make_entry(
+                    EntryType.KEYS_REGISTER,
+                    eid,
+                    {"keys": [{"key": admin.public_b64, "role": "admin"}]},
+                    admin,
+                )
+            ]
+            entries += [
+                make_entry(EntryType.MANIFEST, eid, p, admin) for p in manifest_payloads(manifest)
+            ]
+            managers = []
+            for source in manifest.sources:
+                key = SigningKey.generate()
+                key.save(folder.key_path("manager", source.id))
+                managers.append({"key": key.public_b64, "role": "manager", "source": source.id})
+            entries.append(make_entry(EntryType.KEYS_REGISTER, eid, {"keys": managers}, admin))
+            election.append(entries)
+        except BaseException:
+            election.close()
+            raise
+        return election
+
+    @classmethod
+    def open(cls, root: Path, *, progress: Progress | None = None) -> Election:
+        folder = ElectionFolder(root)
+        election_id, store_url = folder.read_config()
+        record = Record(folder.record_path)
+        try:
+            store = open_store(store_url, folder.sqlite_path, election_id)
+        except BaseException:
+            record.close()
+            raise
+        election = cls(folder, election_id, store, record)
+        try:
+            store.create()
+            election._load(progress)
+        except BaseException:
+            election.close()
+            raise
+        return election
+
+    def close(self) -> None:
+        self.store.close()
+        self.record.close()
+
+    def __enter__(self) -> Election:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- state ----------------------------------------------------------------------
+
+    def _new_state(self) -> ElectionState:
+        state = ElectionState(self.election_id, self._read_form)
+        state.pending.regions.append((NATIONAL.id, None, NATIONAL.level.value, NATIONAL.name))
+        return state
+
+    def _read_form(self, seq: int) -> tuple[dict[str, Any], str]:
+        cached = self._batch.get(seq)
+        if cached is not None:
+            return cached
+        entry = decode_entry(self.record[seq])
+        return entry.payload, entry.payload_hash.hex()
+
+    def _load(self, progress: Progress | None, *, verify: bool = False) -> None:
+        """Replay the record into memory; rows for entries the store lacks are written."""
+        self.state = state = self._new_state()
+        projected = self.store.log_size()
+        if projected > len(self.record):
+            raise RecordError(
+                f"the projection reflects {projected} entries but the record holds only "
+                f"{len(self.record)}; run 'saksi rebuild'"
+            )
+        # Entries below ``projected`` are already in the store: apply them silently.
+        state.emit = projected == 0
+        for index, data in enumerate(self.record.iter_from(0)):
+            if index == projected and not state.emit:
+                self._start_emitting()
+            try:
+                entry = decode_entry(data)
+                outcome = state.apply(entry, verify=verify)
+            except (RejectedEntry, CanonicalError) as exc:
+                raise RecordError(f"record entry {index} cannot be replayed: {exc}") from exc
+            if outcome is not None and outcome.duplicate:
+                raise RecordError(f"record entry {index} repeats entry {outcome.seq}")
+            if progress is not None and index % 10_000 == 0:
+                progress(index)
+        if not state.emit:
+            self._start_emitting()
+        self.flush()
+
+    def _start_emitting(self) -> None:
+        state = self.state
+        state.emit = True
+        state.pending = Pending()
+        state.tally.dirty.clear()
+        state.registry.changed.clear()
+
+    def rebuild(self, progress: Progress | None = None, *, verify: bool = True) -> None:
+        """Drop every projection table and rebuild it from the record."""
+        self.store.drop_all()
+        self.store.create()
+        self._load(progress, verify=verify)
+
+    @property
+    def manifest(self) -> Manifest:
+        if self.state.manifest is None:
+            raise SaksiError("the election's manifest is not recorded")
+        return self.state.manifest
+
+    # -- writing ----------------------------------------------------------------------
+
+    def append(self, entries: list[Entry], *, verify: bool = True) -> list[Receipt | None]:
+        """Check, record (fsync) and apply entries as one batch: all of them or none."""
+        state = self.state
+        start = state.size
+        encoded: list[bytes] = []
+        results: list[Receipt | None] = []
+        try:
+            for entry in entries:
+                data = encode_entry(entry.type, entry.election, entry.payload_bytes, entry.auth)
+                seq = state.size
+                outcome = state.apply(entry, verify=verify)
+                if outcome is not None and outcome.duplicate:
+                    results.append(self.receipt(outcome))
+                    continue
+                if entry.type is EntryType.RESULT_FORM:
+                    self._batch[seq] = (entry.payload, entry.payload_hash.hex())
+                encoded.append(data)
+                results.append(
+                    Receipt(seq, hashlib.sha256(data).hexdigest(), entry.payload_hash.hex(), False)
+                )
+        except (RejectedEntry, CanonicalError) as exc:
+            self._undo(start)
+            if isinstance(exc, CanonicalError):
+                raise RejectedEntry(str(exc)) from exc
+            raise
+        self._commit(encoded, start)
+        return results
+
+    def receipt(self, outcome: FormOutcome) -> Receipt:
+        data = self.record[outcome.seq]
+        return Receipt(
+            outcome.seq, hashlib.sha256(data).hexdigest(), outcome.payload_hash, outcome.duplicate
+        )
+
+    def _undo(self, start: int) -> None:
+        self._batch.clear()
+        if self.state.size != start:
+            # Earlier entries of the refused batch changed the state: replay the record.
+            self._load(None)
+
+    def _commit(self, encoded: list[bytes], start: int, *, sync: bool = True) -> None:
+        if encoded:
+            try:
+                first = self.record.append(encoded, sync=sync)
+            except RecordError:
+                self._batch.clear()
+                self._load(None)
+                raise
+            assert first == start, (first, start)
+        self._batch.clear()
+        if sync:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write pending projection rows and the record size they reflect."""
+        state = self.state
+        layouts = state.tally.layouts
+        tally_rows = [
+            (c, s, r, json.dumps(layouts[(c, s)].to_json(row), sort_keys=True))
+            for c, s, r, row in state.tally.take_dirty()
+        ]
+        registry = state.registry
+        totals = [
+            (r, registry.tps_count[r], registry.dpt_total[r]) for r in sorted(registry.changed)
+        ]
+        registry.changed.clear()
+        pending = state.pending
+        if not pending and not tally_rows and not totals and self.store.log_size() == state.size:
+            return
+        pending.meta.setdefault("election_id", self.election_id)
+        self.store.write(pending, tally_rows, totals, state.size)
+        state.pending = Pending()
+
+    # -- convenience writers -------------------------------------------------------------
+
+    def key(self, role: str, source: str | None = None) -> SigningKey:
+        return SigningKey.load(self.folder.key_path(role, source))
+
+    def import_registry(self, desas: Iterable[DesaRecord], progress: Progress | None = None) -> int:
+        """Record the registry, one entry per desa, signed by the admin; returns TPS added."""
+        admin = self.key("admin")
+        batch: list[Entry] = []
+        added = 0
+        for payload in registry_payloads(desas):
+            batch.append(make_entry(EntryType.REGISTRY, self.election_id, payload, admin))
+            added += len(payload["tps"])
+            if len(batch) >= 2000:
+                self.append(batch)
+                batch = []
+                if progress is not None:
+                    progress(added)
+        if batch:
+            self.append(batch)
+        if progress is not None:
+            progress(added)
+        return added
+
+    def importer_key(self, source: str) -> SigningKey:
+        """This machine's importer key for a source, enrolled by the source's manager if new."""
+        path = self.folder.key_path("importer", source)
+        if path.exists():
+            return SigningKey.load(path)
+        if source not in self.manifest.source_by_id:
+            raise SaksiError(f"source {source} is not part of election {self.election_id}")
+        manager_path = self.folder.key_path("manager", source)
+        if not manager_path.exists():
+            raise SaksiError(
+                f"no importer key for source {source} here, and its key manager's key is not "
+                f"on this machine ({manager_path}) to enrol one"
+            )
+        manager = SigningKey.load(manager_path)
+        key = SigningKey.generate()
+        payload = {"keys": [{"key": key.public_b64, "role": "importer", "source": source}]}
+        self.append([make_entry(EntryType.KEYS_REGISTER, self.election_id, payload, manager)])
+        key.save(path)
+        return key
+
+    def import_forms(
+        self,
+        forms: Iterable[dict[str, Any]],
+        signer: SigningKey,
+        *,
+        progress: Progress | None = None,
+        chunk_size: int = ATTESTATION_MAX_FORMS,
+    ) -> ImportSummary:
+        """Bulk-import forms of one source under batch attestations signed by ``signer``.
+
+        Callers check the whole input first (``check_form``) so that a hard error stores
+        nothing; a refused chunk here is undone before it reaches the record.
+        """
+        recorded = duplicates = attestations = 0
+        chunk: list[dict[str, Any]] = []
+        since_flush = 0
+        for raw in forms:
+            chunk.append(raw)
+            if len(chunk) >= chunk_size:
+                r, d = self._import_chunk(chunk, signer)
+                recorded, duplicates, attestations = (
+                    recorded + r,
+                    duplicates + d,
+                    attestations + (r > 0),
+                )
+                since_flush += r
+                chunk = []
+                if since_flush >= FLUSH_EVERY:
+                    self.record.sync()
+                    self.flush()
+                    since_flush = 0
+                if progress is not None:
+                    progress(recorded + duplicates)
+        if chunk:
+            r, d = self._import_chunk(chunk, signer)
+            recorded, duplicates, attestations = (
+                recorded + r,
+                duplicates + d,
+                attestations + (r > 0),
+            )
+        self.record.sync()
+        self.flush()
+        if progress is not None:
+            progress(recorded + duplicates)
+        return ImportSummary(recorded, duplicates, attestations)
+
+    def _import_chunk(self, chunk: list[dict[str, Any]], signer: SigningKey) -> tuple[int, int]:
+        state, eid = self.state, self.election_id
+        prepared = []
+        duplicates = 0
+        sources = set()
+        for raw in chunk:
+            form = state.check_form(raw)
+            body = canonical_bytes_ascii_keys(form.payload)
+            digest = payload_hash(EntryType.RESULT_FORM, eid, body)
+            head = state.current(form.contest, form.source, form.tps.id)
+            if head is not None and state.find_version(head, digest.hex()) is not None:
+                duplicates += 1
+                continue
+            sources.add(form.source)
+            prepared.append((form, body, digest))
+        if not prepared:
+            return 0, duplicates
+        if len(sources) != 1:
+            raise RejectedEntry("one import carries forms of exactly one source")
+        att_payload = {
+            "source": sources.pop(),
+            "forms": base64.b64encode(b"".join(p[2] for p in prepared)).decode(),
+        }
+        attestation = make_entry(EntryType.ATTESTATION, eid, att_payload, signer)
+        auth = Auth(attestation=attestation.payload_hash.hex())
+        encoded = [encode_entry(attestation.type, eid, attestation.payload_bytes, attestation.auth)]
+        encoded.extend(
+            encode_entry(EntryType.RESULT_FORM, eid, body, auth) for _, body, _ in prepared
+        )
+        start = state.size
+        try:
+            state.apply(attestation, verify=False)
+            for form, body, digest in prepared:
+                self._batch[state.size] = (form.payload, digest.hex())
+                state.apply_form(
+                    form.payload, digest, auth, verify=False, form=form, payload_bytes=body
+                )
+        except RejectedEntry:
+            self._undo(start)
+            raise
+        self._commit(encoded, start, sync=False)
+        return len(prepared), duplicates
+
+
+def remove_election(root: Path) -> None:
+    """Delete an election folder (used by tests and the demo's fresh start)."""
+    shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,78 @@
+"""The layout of an election folder and its small configuration file.
+
+ELECTION_DIR/
+  saksi.toml        election id and projection store
+  manifest.toml     the manifest as given at init (the record holds the authoritative copy)
+  record/entries    the append-only record
+  keys/             private keys of this machine's roles, owner-readable only
+  db/saksi.sqlite   the SQLite projection (when the store is SQLite)
+  public/           files published for readers and mirrors
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from saksi.errors import SaksiError
+
+__all__ = ["ElectionFolder"]
+
+
+@dataclass(frozen=True)
+class ElectionFolder:
+    root: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "saksi.toml"
+
+    @property
+    def record_path(self) -> Path:
+        return self.root / "record" / "entries"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.root / "db" / "saksi.sqlite"
+
+    @property
+    def public_dir(self) -> Path:
+        return self.root / "public"
+
+    def key_path(self, role: str, source: str | None = None) -> Path:
+        return self.keys_dir / (f"{role}-{source}.key" if source else f"{role}.key")
+
+    def exists(self) -> bool:
+        return self.config_path.exists()
+
+    def write_config(self, election_id: str, store: str | None) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.keys_dir.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(self.keys_dir, 0o700)
+        lines = [f"election_id = {json.dumps(election_id)}"]
+        if store is not None:
+            lines.append(f"store = {json.dumps(store)}")
+        self.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def read_config(self) -> tuple[str, str | None]:
+        if not self.exists():
+            raise SaksiError(
+                f"{self.root} is not an election folder (no saksi.toml); create one with "
+                "'saksi init'"
+            )
+        try:
+            config = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SaksiError(f"{self.config_path} is not valid TOML: {exc}") from exc
+        election_id = config.get("election_id")
+        if not isinstance(election_id, str):
+            raise SaksiError(f"{self.config_path} lacks election_id")
+        store = config.get("store")
+        return election_id, store if isinstance(store, str) else None

@@ -1,0 +1,46 @@
+"""Rows the state machine emits for the projection tables, written in batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Pending"]
+
+
+@dataclass
+class Pending:
+    """Projection rows produced since the last flush, in table order."""
+
+    sources: list[tuple[Any, ...]] = field(default_factory=list)
+    contests: list[tuple[Any, ...]] = field(default_factory=list)
+    dapils: list[tuple[Any, ...]] = field(default_factory=list)
+    choices: list[tuple[Any, ...]] = field(default_factory=list)
+    regions: list[tuple[Any, ...]] = field(default_factory=list)
+    tps: list[tuple[Any, ...]] = field(default_factory=list)
+    keys: list[tuple[Any, ...]] = field(default_factory=list)
+    revoked: list[tuple[int, str]] = field(default_factory=list)
+    forms: list[tuple[Any, ...]] = field(default_factory=list)
+    superseded: list[tuple[int]] = field(default_factory=list)
+    attestations: list[tuple[Any, ...]] = field(default_factory=list)
+    decisions: list[tuple[Any, ...]] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return any(
+            (
+                self.sources,
+                self.contests,
+                self.dapils,
+                self.choices,
+                self.regions,
+                self.tps,
+                self.keys,
+                self.revoked,
+                self.forms,
+                self.superseded,
+                self.attestations,
+                self.decisions,
+                self.meta,
+            )
+        )

@@ -1,0 +1,1 @@
+"""Taking in result forms: the field catalogue, hard-error validation, consistency rules."""

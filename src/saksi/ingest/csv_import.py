@@ -1,0 +1,131 @@
+"""Read a results CSV of one source into form payloads, with line-numbered errors.
+
+Columns: ``tps_id``; one column per choice, named by its id or ``paslon_<id>``; and any
+of the source's form fields by name. An empty cell is an absent field (null, not zero).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from saksi.errors import RejectedEntry, SaksiError
+from saksi.manifest.model import Contest, Manifest
+
+__all__ = ["MAX_ERRORS_SHOWN", "check_results_csv", "read_results_csv", "resolve_contest"]
+
+MAX_ERRORS_SHOWN = 20
+
+
+def resolve_contest(manifest: Manifest, contest: str | None) -> Contest:
+    if contest is None:
+        if len(manifest.contests) != 1:
+            ids = ", ".join(c.id for c in manifest.contests)
+            raise SaksiError(f"choose the contest with --contest (one of {ids})")
+        return manifest.contests[0]
+    found = manifest.contest_by_id.get(contest)
+    if found is None:
+        raise SaksiError(f"contest {contest} is not part of election {manifest.election_id}")
+    return found
+
+
+def _columns(header: list[str], manifest: Manifest, contest: Contest, source: str) -> dict[str, tuple[str, str]]:
+    """Map each CSV column to ("votes", choice) or ("fields", name)."""
+    if source not in manifest.source_by_id:
+        raise SaksiError(f"source {source} is not part of election {manifest.election_id}")
+    fields = manifest.source_by_id[source].fields
+    choices = {c.id for c in contest.all_choices()}
+    mapping: dict[str, tuple[str, str]] = {}
+    for column in header:
+        if column == "tps_id":
+            continue
+        choice = column.removeprefix("paslon_")
+        if choice in choices:
+            mapping[column] = ("votes", choice)
+        elif column in fields:
+            mapping[column] = ("fields", column)
+        else:
+            raise SaksiError(
+                f"column {column!r} is neither a {contest.id} choice nor a field of source "
+                f"{source}'s form"
+            )
+    if "tps_id" not in header:
+        raise SaksiError("the results CSV needs a tps_id column")
+    return mapping
+
+
+def read_results_csv(
+    path: Path, manifest: Manifest, contest: Contest, source: str
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, form payload) per row; a malformed cell raises RejectedEntry."""
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SaksiError(f"results file {path} does not exist") from exc
+    with handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise SaksiError(f"results file {path} is empty")
+        mapping = _columns(header, manifest, contest, source)
+        plan = [(i, *mapping[c]) for i, c in enumerate(header) if c in mapping]
+        tps_col = header.index("tps_id")
+        width = len(header)
+        for line, row in enumerate(reader, start=2):
+            if len(row) != width:
+                raise RejectedEntry(f"line {line}: {len(row)} cells where the header has {width}")
+            votes: dict[str, Any] = {}
+            fields: dict[str, Any] = {}
+            for index, kind, name in plan:
+                cell = row[index].strip()
+                if cell == "":
+                    continue
+                if not cell.isdigit() or not cell.isascii():
+                    raise RejectedEntry(
+                        f"line {line}, TPS {row[tps_col]}: {header[index]} = '{cell}' is not "
+                        "a whole number of zero or more"
+                    )
+                (votes if kind == "votes" else fields)[name] = int(cell)
+            yield line, {
+                "tps": row[tps_col].strip(),
+                "contest": contest.id,
+                "source": source,
+                "votes": votes,
+                "fields": fields,
+            }
+
+
+def check_results_csv(
+    path: Path,
+    manifest: Manifest,
+    contest: Contest,
+    source: str,
+    check: Callable[[dict[str, Any]], object],
+) -> tuple[int, list[str]]:
+    """Check every row (``check`` raises RejectedEntry); returns row count and errors."""
+    errors: list[str] = []
+    seen: dict[str, int] = {}
+    rows = 0
+    iterator = read_results_csv(path, manifest, contest, source)
+    while True:
+        try:
+            item = next(iterator, None)
+        except RejectedEntry as exc:
+            errors.append(str(exc))
+            break  # the reader cannot continue past a malformed row
+        if item is None:
+            break
+        line, form = item
+        rows += 1
+        tps = form["tps"]
+        if tps in seen:
+            errors.append(f"line {line}: TPS {tps} already appears on line {seen[tps]}")
+            continue
+        seen[tps] = line
+        try:
+            check(form)
+        except RejectedEntry as exc:
+            errors.append(f"line {line}: {exc}")
+    return rows, errors

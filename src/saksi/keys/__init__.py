@@ -1,0 +1,1 @@
+"""Ed25519 keys: files on disk, signatures over entries, and who may sign what."""

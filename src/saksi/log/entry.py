@@ -1,0 +1,172 @@
+"""The entry envelope: types, canonical bytes, signing input and hashes (docs/record-format.md).
+
+This module is the one place where entry bytes are produced.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from saksi.canonical import CanonicalError, canonical_bytes, decode_canonical
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_ENTRY_BYTES",
+    "Auth",
+    "Entry",
+    "EntryType",
+    "decode_entry",
+    "encode_entry",
+    "payload_hash",
+    "signing_input",
+]
+
+FORMAT_VERSION = 1
+# tlog-tiles entry bundles prefix each entry with a 16-bit big-endian length.
+MAX_ENTRY_BYTES = 65_535
+SIGNING_DOMAIN = b"saksi-entry-v1\n"
+
+
+class EntryType(StrEnum):
+    MANIFEST = "manifest"
+    REGISTRY = "registry"
+    KEYS_REGISTER = "keys_register"
+    KEYS_REVOKE = "keys_revoke"
+    RESULT_FORM = "result_form"
+    ATTESTATION = "attestation"
+    DECISION = "decision"
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """Who vouches for an entry: one Ed25519 signature, or a batch attestation."""
+
+    key: str | None = None  # base64 of the 32-byte Ed25519 public key
+    signature: str | None = None  # base64 of the 64-byte signature
+    attestation: str | None = None  # hex payload hash of the covering attestation
+
+    def to_json(self) -> dict[str, str]:
+        if self.attestation is not None:
+            return {"attestation": self.attestation}
+        assert self.key is not None
+        assert self.signature is not None
+        return {"key": self.key, "sig": self.signature}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    type: EntryType
+    election: str
+    payload: dict[str, Any]
+    auth: Auth
+    payload_bytes: bytes  # canonical bytes of payload
+    payload_hash: bytes  # sha256 of the signing input
+
+
+def signing_input(entry_type: str, election: str, payload_bytes: bytes) -> bytes:
+    """The bytes a signature covers: domain, type and election id, then the payload."""
+    return b"".join(
+        (SIGNING_DOMAIN, entry_type.encode(), b"\n", election.encode(), b"\n", payload_bytes)
+    )
+
+
+def payload_hash(entry_type: str, election: str, payload_bytes: bytes) -> bytes:
+    """The identity of a fact: SHA-256 of its signing input."""
+    return hashlib.sha256(signing_input(entry_type, election, payload_bytes)).digest()
+
+
+_string = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def encode_entry(entry_type: str, election: str, payload_bytes: bytes, auth: Auth) -> bytes:
+    """Canonical envelope bytes; ``payload_bytes`` must already be canonical.
+
+    The keys auth < election < payload < type < v are already in RFC 8785 order, so the
+    envelope is assembled around the payload bytes without re-encoding them.
+    """
+    out = b"".join(
+        (
+            b'{"auth":',
+            canonical_bytes(auth.to_json()),
+            b',"election":',
+            _string(election).encode(),
+            b',"payload":',
+            payload_bytes,
+            b',"type":',
+            _string(entry_type).encode(),
+            b',"v":',
+            str(FORMAT_VERSION).encode(),
+            b"}",
+        )
+    )
+    if len(out) > MAX_ENTRY_BYTES:
+        raise CanonicalError(
+            f"{entry_type} entry is {len(out)} bytes; the limit is {MAX_ENTRY_BYTES}"
+        )
+    return out
+
+
+def _b64(text: Any, size: int, what: str) -> str:
+    if not isinstance(text, str):
+        raise CanonicalError(f"{what} must be a base64 string")
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError as exc:
+        raise CanonicalError(f"{what} is not valid base64") from exc
+    if len(raw) != size or base64.b64encode(raw).decode() != text:
+        raise CanonicalError(f"{what} must be {size} bytes in canonical base64")
+    return text
+
+
+def _hex32(text: Any, what: str) -> str:
+    if not isinstance(text, str) or len(text) != 64 or text.lower() != text:
+        raise CanonicalError(f"{what} must be 64 lowercase hex digits")
+    try:
+        bytes.fromhex(text)
+    except ValueError as exc:
+        raise CanonicalError(f"{what} must be 64 lowercase hex digits") from exc
+    return text
+
+
+def _decode_auth(value: Any) -> Auth:
+    if not isinstance(value, dict):
+        raise CanonicalError("auth must be an object")
+    if set(value) == {"attestation"}:
+        return Auth(attestation=_hex32(value["attestation"], "auth.attestation"))
+    if set(value) == {"key", "sig"}:
+        return Auth(
+            key=_b64(value["key"], 32, "auth.key"), signature=_b64(value["sig"], 64, "auth.sig")
+        )
+    raise CanonicalError("auth must hold either {key, sig} or {attestation}")
+
+
+def decode_entry(data: bytes) -> Entry:
+    """Parse and check an entry's envelope; the payload is checked by its type's handler."""
+    if len(data) > MAX_ENTRY_BYTES:
+        raise CanonicalError(f"entry is {len(data)} bytes; the limit is {MAX_ENTRY_BYTES}")
+    value = decode_canonical(data)
+    if not isinstance(value, dict) or set(value) != {"auth", "election", "payload", "type", "v"}:
+        raise CanonicalError("entry must be an object with keys auth, election, payload, type, v")
+    if value["v"] != FORMAT_VERSION:
+        raise CanonicalError(f"entry format version {value['v']!r} is not supported")
+    try:
+        entry_type = EntryType(value["type"])
+    except ValueError as exc:
+        raise CanonicalError(f"unknown entry type {value['type']!r}") from exc
+    election, payload = value["election"], value["payload"]
+    if not isinstance(election, str) or not isinstance(payload, dict):
+        raise CanonicalError("entry election must be a string and payload an object")
+    body = canonical_bytes(payload)
+    return Entry(
+        type=entry_type,
+        election=election,
+        payload=payload,
+        auth=_decode_auth(value["auth"]),
+        payload_bytes=body,
+        payload_hash=payload_hash(entry_type, election, body),
+    )

@@ -1,0 +1,144 @@
+"""The append-only record file: entries with 16-bit length prefixes, fsync'd before any ack.
+
+Layout matches a tlog-tiles entry bundle (a big-endian uint16 length, then the entry),
+so the Merkle log of the next layer reads these bytes unchanged. Only the tail can be
+torn by a crash; opening the record cuts an incomplete final entry, which was never
+acknowledged because acknowledgements follow the fsync.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from array import array
+from collections.abc import Iterator
+from pathlib import Path
+
+from saksi.errors import RecordError
+from saksi.log.entry import MAX_ENTRY_BYTES
+
+__all__ = ["Record"]
+
+_PREFIX = 2
+
+
+class Record:
+    """One election's record file, opened by exactly one writer at a time."""
+
+    def __init__(self, path: Path, *, writable: bool = True) -> None:
+        self.path = path
+        self.writable = writable
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if writable:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                os.close(self._fd)
+                raise RecordError(
+                    f"another saksi process is writing to {path.parent.parent}; stop it first"
+                ) from exc
+        else:
+            if not path.exists():
+                raise RecordError(f"no record at {path}")
+            self._fd = os.open(path, os.O_RDONLY)
+        self._offsets = array("Q")
+        self._end = self._scan()
+
+    def _scan(self) -> int:
+        data = self._read_range(0, os.fstat(self._fd).st_size)
+        pos, total = 0, len(data)
+        offsets = self._offsets
+        while pos + _PREFIX <= total:
+            length = int.from_bytes(data[pos : pos + _PREFIX], "big")
+            if length == 0 or pos + _PREFIX + length > total:
+                break
+            offsets.append(pos)
+            pos += _PREFIX + length
+        if pos != total:
+            if not self.writable:
+                return pos
+            # A torn final write: it was never fsync'd, so never acknowledged.
+            os.ftruncate(self._fd, pos)
+            os.fsync(self._fd)
+        return pos
+
+    def _read_range(self, start: int, length: int) -> bytes:
+        return os.pread(self._fd, length, start)
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> Record:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def append(self, entries: list[bytes], *, sync: bool = True) -> int:
+        """Append entries in order and return the index of the first; fsync when asked."""
+        if not self.writable:
+            raise RecordError("record opened read-only")
+        first = len(self._offsets)
+        parts: list[bytes] = []
+        pos = self._end
+        for entry in entries:
+            size = len(entry)
+            if not 0 < size <= MAX_ENTRY_BYTES:
+                raise RecordError(f"entry of {size} bytes cannot be recorded")
+            self._offsets.append(pos)
+            parts.append(size.to_bytes(_PREFIX, "big"))
+            parts.append(entry)
+            pos += _PREFIX + size
+        data = b"".join(parts)
+        try:
+            written = os.pwrite(self._fd, data, self._end)
+            if written != len(data):
+                raise OSError("short write")
+            if sync:
+                os.fsync(self._fd)
+        except OSError as exc:
+            del self._offsets[first:]
+            os.ftruncate(self._fd, self._end)
+            raise RecordError(f"could not write the record: {exc}") from exc
+        self._end = pos
+        return first
+
+    def sync(self) -> None:
+        os.fsync(self._fd)
+
+    def truncate(self, size: int) -> None:
+        """Drop entries from ``size`` on; only for undoing an append not yet acknowledged."""
+        if size >= len(self._offsets):
+            return
+        self._end = self._offsets[size]
+        del self._offsets[size:]
+        os.ftruncate(self._fd, self._end)
+        os.fsync(self._fd)
+
+    def __getitem__(self, index: int) -> bytes:
+        start = self._offsets[index]
+        end = self._offsets[index + 1] if index + 1 < len(self._offsets) else self._end
+        return self._read_range(start + _PREFIX, end - start - _PREFIX)
+
+    def iter_from(self, start: int = 0, chunk: int = 8 << 20) -> Iterator[bytes]:
+        """Yield entries from index ``start`` on, reading the file in large chunks."""
+        count = len(self._offsets)
+        index = start
+        while index < count:
+            base = self._offsets[index]
+            last = index
+            while last + 1 < count and self._offsets[last + 1] - base < chunk:
+                last += 1
+            end = self._offsets[last + 1] if last + 1 < count else self._end
+            data = self._read_range(base, end - base)
+            for i in range(index, last + 1):
+                off = self._offsets[i] - base
+                length = int.from_bytes(data[off : off + _PREFIX], "big")
+                yield data[off + _PREFIX : off + _PREFIX + length]
+            index = last + 1

@@ -1,0 +1,128 @@
+"""Incremental tally arithmetic: pure, no I/O.
+
+A form contributes one sparse vector of counts. Accepting it adds that vector to the row
+of each region on its TPS's path (national, provinsi, kabupaten/kota, kecamatan, desa);
+a correction subtracts the old version's vector and adds the new one. So one form
+touches exactly as many rows as its TPS is deep in the tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from saksi.ingest.fields import TALLY_FIELDS
+from saksi.ingest.rules import RULE_IDS
+
+__all__ = ["Contribution", "Tally", "TallyLayout"]
+
+Contribution = list[tuple[int, int]]
+
+_REPORTED, _DPT, _DPT_MISSING, _TURNOUT_VOTERS, _TURNOUT_DPT = range(5)
+_FIXED = 5
+
+
+class TallyLayout:
+    """Where each count sits in a tally row for one contest and source."""
+
+    def __init__(self, choices: Iterable[str], fields: Iterable[str]) -> None:
+        self.choices = tuple(choices)
+        self.fields = tuple(fields)
+        self.choice_index = {c: _FIXED + i for i, c in enumerate(self.choices)}
+        base = _FIXED + len(self.choices)
+        self.field_index = {f: base + 2 * i for i, f in enumerate(self.fields)}
+        base += 2 * len(self.fields)
+        self.rule_index = {r: base + i for i, r in enumerate(RULE_IDS)}
+        self.width = base + len(RULE_IDS)
+
+    def contribution(
+        self,
+        votes: Mapping[str, int],
+        fields: Mapping[str, int],
+        flags: Iterable[str],
+        dpt: int | None,
+    ) -> Contribution:
+        out: Contribution = [(_REPORTED, 1)]
+        if dpt is None:
+            out.append((_DPT_MISSING, 1))
+        else:
+            out.append((_DPT, dpt))
+        voters = fields.get("pengguna_hak_pilih")
+        if voters is not None and dpt is not None:
+            out.append((_TURNOUT_VOTERS, voters))
+            out.append((_TURNOUT_DPT, dpt))
+        choice_index = self.choice_index
+        for choice, value in votes.items():
+            if value:
+                out.append((choice_index[choice], value))
+        for name, index in self.field_index.items():
+            present = fields.get(name)
+            if present is None:
+                out.append((index + 1, 1))
+            elif present:
+                out.append((index, present))
+        rule_index = self.rule_index
+        out.extend((rule_index[rule], 1) for rule in flags)
+        return out
+
+    def to_json(self, row: list[int]) -> dict[str, Any]:
+        """The figures of a row under the keys scripts rely on (README: tally --json)."""
+        fields = {f: row[i] for f, i in self.field_index.items()}
+        missing = {f: row[i + 1] for f, i in self.field_index.items()}
+        missing["dpt"] = row[_DPT_MISSING]
+        out: dict[str, Any] = {
+            "choices": {c: row[i] for c, i in self.choice_index.items()},
+        }
+        for key, field in TALLY_FIELDS.items():
+            out[key] = fields.get(field, 0) if field in fields else None
+        out["dpt"] = row[_DPT]
+        out["turnout"] = (
+            round(row[_TURNOUT_VOTERS] / row[_TURNOUT_DPT], 6) if row[_TURNOUT_DPT] else None
+        )
+        out["tps_reported"] = row[_REPORTED]
+        out["flagged_tps"] = {r: row[i] for r, i in self.rule_index.items() if row[i]}
+        out["missing"] = {f: n for f, n in missing.items() if n}
+        out["fields"] = fields
+        return out
+
+
+class Tally:
+    """Hot tally rows in memory, with the set of rows changed since the last flush."""
+
+    def __init__(self) -> None:
+        self.layouts: dict[tuple[str, str], TallyLayout] = {}
+        self.rows: dict[tuple[str, str], dict[str, list[int]]] = {}
+        self.dirty: set[tuple[str, str, str]] = set()
+
+    def layout(self, contest: str, source: str) -> TallyLayout:
+        return self.layouts[(contest, source)]
+
+    def add_layout(self, contest: str, source: str, layout: TallyLayout) -> None:
+        self.layouts[(contest, source)] = layout
+        self.rows[(contest, source)] = {}
+
+    def apply(
+        self, contest: str, source: str, path: Iterable[str], contribution: Contribution, sign: int
+    ) -> int:
+        """Add (sign=1) or remove (sign=-1) a contribution along a path; returns rows touched."""
+        rows = self.rows[(contest, source)]
+        width = self.layouts[(contest, source)].width
+        dirty = self.dirty
+        touched = 0
+        for region in path:
+            row = rows.get(region)
+            if row is None:
+                row = rows[region] = [0] * width
+            for index, value in contribution:
+                row[index] += sign * value
+            dirty.add((contest, source, region))
+            touched += 1
+        return touched
+
+    def row(self, contest: str, source: str, region: str) -> list[int] | None:
+        return self.rows.get((contest, source), {}).get(region)
+
+    def take_dirty(self) -> list[tuple[str, str, str, list[int]]]:
+        out = [(c, s, r, self.rows[(c, s)][r]) for c, s, r in self.dirty]
+        self.dirty = set()
+        return out
