@@ -98,10 +98,13 @@ class Election:
         folder.write_config(manifest.election_id, store)
         if manifest_text is not None:
             (root / "manifest.toml").write_text(manifest_text, encoding="utf-8")
+        stale = open_store(store, folder.sqlite_path, manifest.election_id)
+        try:
+            stale.drop_all()  # a PostgreSQL schema may hold an earlier election of this id
+        finally:
+            stale.close()
         election = cls.open(root)
         try:
-            election.store.drop_all()
-            election.store.create()
             admin = SigningKey.generate()
             admin.save(folder.key_path("admin"))
             eid = manifest.election_id

@@ -178,7 +178,15 @@ class ElectionState:
             if self.emit:
                 tps = ",".join(sorted(info.tps)) if info.tps is not None else None
                 self.pending.keys.append(
-                    (info.key, info.role.value, info.source, tps, info.registered_seq, signer_key, None)
+                    (
+                        info.key,
+                        info.role.value,
+                        info.source,
+                        tps,
+                        info.registered_seq,
+                        signer_key,
+                        None,
+                    )
                 )
 
     def _keys_register(self, entry: Entry, signer: KeyInfo) -> None:

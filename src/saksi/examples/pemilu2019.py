@@ -23,7 +23,9 @@ TEMPLATE = Path(__file__).with_name("pemilu2019.toml")
 
 
 def result_files(data_dir: Path) -> dict[str, Path]:
-    files = {p.name[len("results-") : -len(".csv")]: p for p in sorted(data_dir.glob("results-*.csv"))}
+    files = {
+        p.name[len("results-") : -len(".csv")]: p for p in sorted(data_dir.glob("results-*.csv"))
+    }
     if not (data_dir / "tps.csv").exists():
         raise SaksiError(f"{data_dir} has no tps.csv; it is not in the pemilu2019 format")
     return files
@@ -56,7 +58,10 @@ def build_pemilu2019(
         say(f"registry: {added} TPS")
         for name, path in files.items():
             summary = import_results_file(election, path, source=name)
-            say(f"source {name}: {summary.recorded} forms recorded, {summary.duplicates} already there")
+            say(
+                f"source {name}: {summary.recorded} forms recorded, "
+                f"{summary.duplicates} already there"
+            )
     except BaseException:
         election.close()
         raise

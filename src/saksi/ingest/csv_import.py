@@ -31,7 +31,9 @@ def resolve_contest(manifest: Manifest, contest: str | None) -> Contest:
     return found
 
 
-def _columns(header: list[str], manifest: Manifest, contest: Contest, source: str) -> dict[str, tuple[str, str]]:
+def _columns(
+    header: list[str], manifest: Manifest, contest: Contest, source: str
+) -> dict[str, tuple[str, str]]:
     """Map each CSV column to ("votes", choice) or ("fields", name)."""
     if source not in manifest.source_by_id:
         raise SaksiError(f"source {source} is not part of election {manifest.election_id}")
@@ -88,13 +90,16 @@ def read_results_csv(
                         "a whole number of zero or more"
                     )
                 (votes if kind == "votes" else fields)[name] = int(cell)
-            yield line, {
-                "tps": row[tps_col].strip(),
-                "contest": contest.id,
-                "source": source,
-                "votes": votes,
-                "fields": fields,
-            }
+            yield (
+                line,
+                {
+                    "tps": row[tps_col].strip(),
+                    "contest": contest.id,
+                    "source": source,
+                    "votes": votes,
+                    "fields": fields,
+                },
+            )
 
 
 def check_results_csv(

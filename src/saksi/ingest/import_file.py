@@ -7,7 +7,12 @@ from pathlib import Path
 
 from saksi.election.election import Election, ImportSummary
 from saksi.errors import RejectedEntry
-from saksi.ingest.csv_import import MAX_ERRORS_SHOWN, check_results_csv, read_results_csv, resolve_contest
+from saksi.ingest.csv_import import (
+    MAX_ERRORS_SHOWN,
+    check_results_csv,
+    read_results_csv,
+    resolve_contest,
+)
 
 __all__ = ["import_results_file"]
 
@@ -23,7 +28,7 @@ def import_results_file(
     """All rows or none: any hard error is reported with its line and nothing is stored."""
     manifest = election.manifest
     chosen = resolve_contest(manifest, contest)
-    rows, errors = check_results_csv(path, manifest, chosen, source, election.state.check_form)
+    _rows, errors = check_results_csv(path, manifest, chosen, source, election.state.check_form)
     if errors:
         shown = "\n  ".join(errors[:MAX_ERRORS_SHOWN])
         more = len(errors) - MAX_ERRORS_SHOWN

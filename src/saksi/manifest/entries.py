@@ -118,9 +118,7 @@ class ManifestBuilder:
         return (
             self._election is not None
             and len(self._contests) == self._election["contests"]
-            and all(
-                len(self._dapils[c["id"]]) == c["dapils"] for c in self._contests
-            )
+            and all(len(self._dapils[c["id"]]) == c["dapils"] for c in self._contests)
         )
 
     def build(self) -> Manifest:

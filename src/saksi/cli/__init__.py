@@ -1,0 +1,1 @@
+"""The `saksi` command line: every command a user or script runs."""

@@ -1,0 +1,222 @@
+"""Entry point of the `saksi` command. User mistakes end in one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from saksi import __version__
+from saksi.cli.progress import console, progress_bar
+from saksi.election.election import Election
+from saksi.errors import SaksiError
+from saksi.ingest.import_file import import_results_file
+from saksi.manifest.load import load_manifest
+from saksi.registry.kpu2024 import read_dpt_file, read_kpu2024
+from saksi.registry.pemilu2019 import read_pemilu2019
+
+__all__ = ["main"]
+
+ELECTION_DIR = click.Path(path_type=Path, file_okay=False)
+EXISTING_FILE = click.Path(path_type=Path, exists=True, dir_okay=False)
+EXISTING_DIR = click.Path(path_type=Path, exists=True, file_okay=False)
+STORE_HELP = "Projection store: omit for SQLite in the folder, or a postgresql:// URL."
+
+
+@click.group()
+@click.version_option(__version__, prog_name="saksi")
+def cli() -> None:
+    """Saksi: verifiable election results. Every form is an entry in a public log."""
+
+
+@cli.command()
+@click.argument("election_dir", type=ELECTION_DIR)
+@click.option(
+    "--manifest",
+    "manifest_path",
+    type=EXISTING_FILE,
+    required=True,
+    help="Election manifest (TOML); see docs/manifest.md.",
+)
+@click.option("--store", default=None, help=STORE_HELP)
+def init(election_dir: Path, manifest_path: Path, store: str | None) -> None:
+    """Create an election folder: keys, manifest and key managers in a new record."""
+    manifest = load_manifest(manifest_path)
+    text = manifest_path.read_text(encoding="utf-8")
+    with Election.create(election_dir, manifest, store=store, manifest_text=text) as election:
+        click.echo(
+            f"election {manifest.election_id} created in {election_dir} "
+            f"({len(election.record)} entries; keys in {election.folder.keys_dir})"
+        )
+
+
+@cli.group()
+def registry() -> None:
+    """The region tree and its polling stations (TPS)."""
+
+
+@registry.command("import")
+@click.argument("election_dir", type=ELECTION_DIR)
+@click.option("--kpu2024", "kpu_dir", type=EXISTING_DIR, help="Folder in the KPU 2024 format.")
+@click.option("--dpt", "dpt_file", type=EXISTING_FILE, help="tps_id,dpt CSV for --kpu2024.")
+@click.option("--pemilu2019", "tps_csv", type=EXISTING_FILE, help="A 2019-format tps.csv.")
+def registry_import(
+    election_dir: Path, kpu_dir: Path | None, dpt_file: Path | None, tps_csv: Path | None
+) -> None:
+    """Record regions and TPS with their DPT, one entry per desa."""
+    if (kpu_dir is None) == (tps_csv is None):
+        raise click.UsageError("give exactly one of --kpu2024 DIR or --pemilu2019 FILE")
+    if kpu_dir is not None:
+        desas = list(read_kpu2024(kpu_dir, read_dpt_file(dpt_file) if dpt_file else None))
+    else:
+        assert tps_csv is not None
+        desas = list(read_pemilu2019(tps_csv))
+    total = sum(len(tps) for _, tps in desas)
+    with Election.open(election_dir) as election, progress_bar("registry", total) as update:
+        added = election.import_registry(desas, update)
+    click.echo(f"registered {added} TPS in {len(desas)} desa")
+
+
+@cli.group()
+def results() -> None:
+    """Result forms (C.Hasil) from any source."""
+
+
+@results.command("import")
+@click.argument("election_dir", type=ELECTION_DIR)
+@click.argument("csv_file", type=EXISTING_FILE)
+@click.option("--source", required=True, help="Source id from the manifest, e.g. kawalpemilu.")
+@click.option("--contest", default=None, help="Contest id; optional when there is one.")
+def results_import(election_dir: Path, csv_file: Path, source: str, contest: str | None) -> None:
+    """Import a results CSV as one source, under batch attestations. All rows or none."""
+    rows = sum(1 for _ in csv_file.open(encoding="utf-8")) - 1
+    with Election.open(election_dir) as election, progress_bar(f"import {source}", rows) as update:
+        summary = import_results_file(
+            election, csv_file, source=source, contest=contest, progress=update
+        )
+    click.echo(
+        f"{summary.recorded} forms recorded under {summary.attestations} attestations; "
+        f"{summary.duplicates} were already recorded"
+    )
+
+
+@cli.command()
+@click.argument("election_dir", type=ELECTION_DIR)
+@click.option("--region", default=None, help="Region id; the national total when omitted.")
+@click.option("--contest", default=None, help="Contest id (default: the first).")
+@click.option("--source", default=None, help="Source id (default: the official source).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def tally(
+    election_dir: Path, region: str | None, contest: str | None, source: str | None, as_json: bool
+) -> None:
+    """Totals for a region, contest and source."""
+    from saksi.cli.readonly import open_store_readonly
+    from saksi.cli.show import print_tally
+    from saksi.tally.query import tally_report
+
+    with open_store_readonly(election_dir) as store:
+        report = tally_report(store, region=region, contest=contest, source=source)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, sort_keys=True))
+    else:
+        print_tally(report)
+
+
+@cli.command()
+@click.argument("election_dir", type=ELECTION_DIR)
+@click.argument("out_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--contest", default=None, help="Contest id (default: the first).")
+@click.option("--source", "sources", multiple=True, help="Source id(s); default: all.")
+def export(
+    election_dir: Path, out_dir: Path, contest: str | None, sources: tuple[str, ...]
+) -> None:
+    """Write per-TPS CSV and per-region CSV and JSON for each source."""
+    from saksi.cli.readonly import open_store_readonly
+    from saksi.tally.export import export_regions, export_tps
+    from saksi.tally.query import default_contest
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open_store_readonly(election_dir) as store:
+        contest_id = contest or default_contest(store)
+        chosen = list(sources) or [
+            str(r[0]) for r in store.query("SELECT id FROM sources ORDER BY id")
+        ]
+        for source in chosen:
+            base = out_dir / f"{contest_id}-{source}"
+            n_tps = export_tps(store, contest_id, source, base.with_name(base.name + "-tps.csv"))
+            n_regions = export_regions(
+                store,
+                contest_id,
+                source,
+                base.with_name(base.name + "-regions.csv"),
+                base.with_name(base.name + "-regions.json"),
+            )
+            click.echo(f"{source}: {n_tps} TPS, {n_regions} regions -> {out_dir}")
+
+
+@cli.command()
+@click.argument("election_dir", type=ELECTION_DIR)
+@click.option("--no-verify", is_flag=True, help="Skip re-checking signatures while replaying.")
+def rebuild(election_dir: Path, no_verify: bool) -> None:
+    """Drop every projection table and rebuild it by replaying the record."""
+    from saksi.election.folder import ElectionFolder
+    from saksi.log.record import Record
+
+    folder = ElectionFolder(election_dir)
+    folder.read_config()
+    with Record(folder.record_path, writable=False) as record:
+        total = len(record)
+    with progress_bar("rebuild", total) as update, Election.open(election_dir) as election:
+        election.rebuild(update, verify=not no_verify)
+        update(total)
+    click.echo(f"rebuilt the projection from {total} record entries")
+
+
+@cli.command()
+@click.argument("election_dir", type=ELECTION_DIR)
+def dump(election_dir: Path) -> None:
+    """Print the sorted logical dump of every projection table."""
+    from saksi.cli.readonly import open_store_readonly
+
+    with open_store_readonly(election_dir) as store:
+        for line in store.dump():
+            click.echo(line)
+
+
+@cli.group()
+def example() -> None:
+    """Build example elections."""
+
+
+@example.command("pemilu2019")
+@click.argument("data_dir", type=EXISTING_DIR)
+@click.argument("election_dir", type=ELECTION_DIR)
+@click.option("--store", default=None, help=STORE_HELP)
+def example_pemilu2019(data_dir: Path, election_dir: Path, store: str | None) -> None:
+    """The 2019 PPWP election from a folder in the pemilu2019 format."""
+    from saksi.examples.pemilu2019 import build_pemilu2019
+
+    with build_pemilu2019(data_dir, election_dir, store=store, say=click.echo) as election:
+        click.echo(
+            f"election {election.election_id} built in {election_dir}: "
+            f"{len(election.record)} record entries"
+        )
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        console.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except SaksiError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)

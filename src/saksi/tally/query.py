@@ -1,0 +1,79 @@
+"""Read published totals from the projection store (what `saksi tally` prints)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from saksi.errors import SaksiError
+from saksi.store.base import Store
+
+__all__ = ["default_contest", "default_source", "region_totals", "tally_report"]
+
+
+def default_contest(store: Store) -> str:
+    rows = store.query("SELECT id FROM contests ORDER BY id")
+    if not rows:
+        raise SaksiError("the election has no contests recorded")
+    return str(rows[0][0])
+
+
+def default_source(store: Store) -> str:
+    rows = store.query("SELECT id FROM sources WHERE kind = 'official' ORDER BY id")
+    if not rows:
+        raise SaksiError("the election has no official source recorded")
+    return str(rows[0][0])
+
+
+def region_totals(store: Store, region: str) -> tuple[int, int]:
+    rows = store.query("SELECT tps_total, dpt_total FROM region_totals WHERE region = ?", (region,))
+    return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
+
+
+def tally_report(
+    store: Store, *, region: str | None, contest: str | None, source: str | None
+) -> dict[str, Any]:
+    """The figures for one region, contest and source, with the record size they reflect."""
+    region_id = region or "ID"
+    found = store.query("SELECT id, name, level FROM regions WHERE id = ?", (region_id,))
+    if not found:
+        raise SaksiError(f"region {region_id} is not registered in this election")
+    contest_id = contest or default_contest(store)
+    if not store.query("SELECT 1 FROM contests WHERE id = ?", (contest_id,)):
+        raise SaksiError(f"contest {contest_id} is not part of this election")
+    source_id = source or default_source(store)
+    if not store.query("SELECT 1 FROM sources WHERE id = ?", (source_id,)):
+        raise SaksiError(f"source {source_id} is not part of this election")
+    rows = store.query(
+        "SELECT counts FROM tally WHERE contest = ? AND source = ? AND region = ?",
+        (contest_id, source_id, region_id),
+    )
+    if rows:
+        figures: dict[str, Any] = json.loads(rows[0][0])
+    else:
+        choices = store.query(
+            "SELECT DISTINCT id FROM choices WHERE contest = ? ORDER BY id", (contest_id,)
+        )
+        figures = {
+            "choices": {str(c[0]): 0 for c in choices},
+            "valid": 0,
+            "invalid": 0,
+            "voters": 0,
+            "dpt": 0,
+            "turnout": None,
+            "tps_reported": 0,
+            "flagged_tps": {},
+            "missing": {},
+            "fields": {},
+        }
+    tps_total, dpt_total = region_totals(store, region_id)
+    rid, name, level = found[0]
+    return {
+        "region": {"id": rid, "name": name, "level": level},
+        "contest": contest_id,
+        "source": source_id,
+        "log_size": store.log_size(),
+        **figures,
+        "tps_total": tps_total,
+        "dpt_total": dpt_total,
+    }
