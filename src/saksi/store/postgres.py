@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql as pgsql
@@ -16,11 +17,20 @@ from saksi.errors import StoreError
 from saksi.store.base import Store
 from saksi.store.schema import TABLES
 
-__all__ = ["PostgresStore", "schema_name"]
+__all__ = ["PostgresStore", "schema_name", "split_schema"]
 
 
 def schema_name(election_id: str) -> str:
     return "saksi_" + re.sub(r"[^a-z0-9_]", "_", election_id.lower())
+
+
+def split_schema(url: str) -> tuple[str, str | None]:
+    """Take Saksi's own ``saksi_schema`` query parameter out of a PostgreSQL URL."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query)
+    schema = next((v for k, v in query if k == "saksi_schema"), None)
+    rest = urlencode([(k, v) for k, v in query if k != "saksi_schema"])
+    return urlunsplit(parts._replace(query=rest)), schema
 
 
 def _pg(sql: str) -> str:
@@ -28,7 +38,8 @@ def _pg(sql: str) -> str:
 
 
 class PostgresStore(Store):
-    def __init__(self, url: str, election_id: str, schema: str | None = None) -> None:
+    def __init__(self, url: str, election_id: str) -> None:
+        url, schema = split_schema(url)
         self.schema = schema or schema_name(election_id)
         self.description = f"PostgreSQL {url} schema {self.schema}"
         try:

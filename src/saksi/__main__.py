@@ -1,0 +1,5 @@
+"""`python -m saksi` runs the command line."""
+
+from saksi.cli.main import main
+
+main()
