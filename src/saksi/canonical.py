@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_SAFE_INTEGER",
     "CanonicalError",
     "canonical_bytes",
@@ -22,6 +23,9 @@ __all__ = [
 
 # RFC 8785 section 3.2.2.3: integers beyond 2**53 - 1 lose precision in IEEE 754.
 MAX_SAFE_INTEGER = 2**53 - 1
+# Arrays and objects nest at most this deep, so that acceptance never depends on a
+# parser's recursion limit; real entries nest fewer than ten levels.
+MAX_DEPTH = 64
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -35,23 +39,25 @@ def _sort_key(key: str) -> bytes:
     return key.encode("utf-16-be")
 
 
-def _normalise(value: Any) -> Any:
+def _normalise(value: Any, depth: int = 0) -> Any:
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int):
         if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             raise CanonicalError(f"integer {value} is outside the interoperable range")
         return value
+    if isinstance(value, dict | list | tuple) and depth >= MAX_DEPTH:
+        raise CanonicalError(f"arrays and objects nest more than {MAX_DEPTH} deep")
     if isinstance(value, dict):
         items = []
         for key, item in value.items():
             if not isinstance(key, str):
                 raise CanonicalError(f"object key {key!r} is not a string")
-            items.append((key, _normalise(item)))
+            items.append((key, _normalise(item, depth + 1)))
         items.sort(key=lambda pair: _sort_key(pair[0]))
         return dict(items)
     if isinstance(value, list | tuple):
-        return [_normalise(item) for item in value]
+        return [_normalise(item, depth + 1) for item in value]
     raise CanonicalError(f"type {type(value).__name__} cannot appear in an entry")
 
 
@@ -94,6 +100,12 @@ def decode_canonical(data: bytes) -> Any:
         raise CanonicalError("entry is not valid UTF-8") from exc
     except json.JSONDecodeError as exc:
         raise CanonicalError(f"entry is not valid JSON: {exc.msg} at byte {exc.pos}") from exc
+    except CanonicalError:
+        raise
+    except RecursionError as exc:
+        raise CanonicalError(f"arrays and objects nest more than {MAX_DEPTH} deep") from exc
+    except ValueError as exc:  # such as an integer with more digits than Python converts
+        raise CanonicalError(f"entry is not valid JSON: {exc}") from exc
     if canonical_bytes(value) != data:
         raise CanonicalError("entry bytes are not in canonical form")
     return value

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from saksi.canonical import canonical_bytes_ascii_keys
 from saksi.election.projection import Pending
 from saksi.errors import RejectedEntry, SaksiError
 from saksi.ingest.rules import check_rules
@@ -90,7 +91,13 @@ class ElectionState:
             self._bootstrap(entry, verify)
             return None
         if entry.type is EntryType.RESULT_FORM:
-            return self.apply_form(entry.payload, entry.payload_hash, entry.auth, verify=verify)
+            return self.apply_form(
+                entry.payload,
+                entry.payload_hash,
+                entry.auth,
+                verify=verify,
+                payload_bytes=entry.payload_bytes,
+            )
         signer = self.authority.signer(
             entry.auth, entry.type, entry.election, entry.payload_bytes, verify=verify
         )
@@ -360,11 +367,9 @@ class ElectionState:
                     form.contest,
                     form.source,
                     form.replaces,
-                    auth.attestation,
-                    signer,
-                    _dumps(form.votes),
-                    _dumps(form.fields),
-                    ",".join(form.photos),
+                    attestation.seq if attestation is not None else None,
+                    signer if attestation is None else None,
+                    (payload_bytes or canonical_bytes_ascii_keys(form.payload)).decode(),
                     ",".join(flags),
                     1,
                 )

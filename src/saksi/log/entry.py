@@ -6,8 +6,10 @@ This module is the one place where entry bytes are produced.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -50,6 +52,14 @@ class Auth:
     signature: str | None = None  # base64 of the 64-byte signature
     attestation: str | None = None  # hex payload hash of the covering attestation
 
+    def to_bytes(self) -> bytes:
+        """Canonical JSON of the auth object; base64 and hex need no escaping."""
+        if self.attestation is not None:
+            return b'{"attestation":"' + self.attestation.encode() + b'"}'
+        assert self.key is not None
+        assert self.signature is not None
+        return b'{"key":"' + self.key.encode() + b'","sig":"' + self.signature.encode() + b'"}'
+
     def to_json(self) -> dict[str, str]:
         if self.attestation is not None:
             return {"attestation": self.attestation}
@@ -80,7 +90,15 @@ def payload_hash(entry_type: str, election: str, payload_bytes: bytes) -> bytes:
     return hashlib.sha256(signing_input(entry_type, election, payload_bytes)).digest()
 
 
-_string = json.JSONEncoder(ensure_ascii=False).encode
+@functools.lru_cache(maxsize=64)
+def _string(text: str) -> bytes:
+    return json.JSONEncoder(ensure_ascii=False).encode(text).encode()
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+_VERSION_TAIL = b',"v":' + str(FORMAT_VERSION).encode() + b"}"
 
 
 def encode_entry(entry_type: str, election: str, payload_bytes: bytes, auth: Auth) -> bytes:
@@ -92,16 +110,14 @@ def encode_entry(entry_type: str, election: str, payload_bytes: bytes, auth: Aut
     out = b"".join(
         (
             b'{"auth":',
-            canonical_bytes(auth.to_json()),
+            auth.to_bytes(),
             b',"election":',
-            _string(election).encode(),
+            _string(election),
             b',"payload":',
             payload_bytes,
             b',"type":',
-            _string(entry_type).encode(),
-            b',"v":',
-            str(FORMAT_VERSION).encode(),
-            b"}",
+            _string(entry_type),
+            _VERSION_TAIL,
         )
     )
     if len(out) > MAX_ENTRY_BYTES:
@@ -124,12 +140,9 @@ def _b64(text: Any, size: int, what: str) -> str:
 
 
 def _hex32(text: Any, what: str) -> str:
-    if not isinstance(text, str) or len(text) != 64 or text.lower() != text:
+    # A pattern, not bytes.fromhex, which would also accept spaces between digits.
+    if not isinstance(text, str) or not _HEX64.fullmatch(text):
         raise CanonicalError(f"{what} must be 64 lowercase hex digits")
-    try:
-        bytes.fromhex(text)
-    except ValueError as exc:
-        raise CanonicalError(f"{what} must be 64 lowercase hex digits") from exc
     return text
 
 
@@ -152,7 +165,7 @@ def decode_entry(data: bytes) -> Entry:
     value = decode_canonical(data)
     if not isinstance(value, dict) or set(value) != {"auth", "election", "payload", "type", "v"}:
         raise CanonicalError("entry must be an object with keys auth, election, payload, type, v")
-    if value["v"] != FORMAT_VERSION:
+    if type(value["v"]) is not int or value["v"] != FORMAT_VERSION:  # true == 1 in Python
         raise CanonicalError(f"entry format version {value['v']!r} is not supported")
     try:
         entry_type = EntryType(value["type"])

@@ -90,6 +90,7 @@ class Record:
         for entry in entries:
             size = len(entry)
             if not 0 < size <= MAX_ENTRY_BYTES:
+                del self._offsets[first:]  # forget the batch's earlier entries too
                 raise RecordError(f"entry of {size} bytes cannot be recorded")
             self._offsets.append(pos)
             parts.append(size.to_bytes(_PREFIX, "big"))

@@ -125,7 +125,7 @@ def _source(table: Any, index: int) -> Source:
         raise ManifestError(f"{where}: 'kind' must be one of {kinds}") from exc
     fields = _list(table, "fields", where)
     required = _list(table, "required", where)
-    unknown = [f for f in fields if f not in FIELDS]
+    unknown = [f for f in fields if not isinstance(f, str) or f not in FIELDS]
     if unknown:
         raise ManifestError(
             f"{where}: unknown form field(s) {', '.join(map(str, unknown))}; "
@@ -133,7 +133,9 @@ def _source(table: Any, index: int) -> Source:
         )
     stray = [f for f in required if f not in fields]
     if stray:
-        raise ManifestError(f"{where}: required field(s) {', '.join(stray)} are not in 'fields'")
+        raise ManifestError(
+            f"{where}: required field(s) {', '.join(map(str, stray))} are not in 'fields'"
+        )
     return Source(
         _text(table, "id", where, _SOURCE_ID),
         _text(table, "name", where),
@@ -157,8 +159,9 @@ def parse_manifest(document: dict[str, Any]) -> Manifest:
     if not sources:
         raise ManifestError("the manifest defines no [[source]]")
     for what, ids in (("contest", [c.id for c in contests]), ("source", [s.id for s in sources])):
-        if len(set(ids)) != len(ids):
-            raise ManifestError(f"{what} ids repeat: {', '.join(sorted(ids))}")
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ManifestError(f"{what} ids repeat: {', '.join(repeated)}")
     if not any(s.kind is SourceKind.OFFICIAL for s in sources):
         raise ManifestError('the manifest needs the official source (kind = "official")')
     return Manifest(
@@ -178,4 +181,6 @@ def load_manifest(path: Path) -> Manifest:
         raise ManifestError(f"manifest {path} does not exist") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"manifest {path} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"manifest {path} is not UTF-8 text: {exc}") from exc
     return parse_manifest(document)

@@ -92,11 +92,9 @@ TABLES: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
             ("contest", "TEXT NOT NULL"),
             ("source", "TEXT NOT NULL"),
             ("replaces", "TEXT"),
-            ("attestation", "TEXT"),
-            ("signer", "TEXT NOT NULL"),
-            ("votes", "TEXT NOT NULL"),
-            ("fields", "TEXT NOT NULL"),
-            ("photos", "TEXT NOT NULL"),
+            ("attestation", "INTEGER"),
+            ("signer", "TEXT"),
+            ("payload", "TEXT NOT NULL"),
             ("flags", "TEXT NOT NULL"),
             ("is_current", "INTEGER NOT NULL"),
         ),
@@ -134,7 +132,6 @@ TABLES: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
 }
 
 INDEXES = (
-    "CREATE UNIQUE INDEX IF NOT EXISTS forms_payload_hash ON forms (payload_hash)",
     "CREATE INDEX IF NOT EXISTS forms_tps ON forms (contest, source, tps)",
     "CREATE INDEX IF NOT EXISTS tally_region ON tally (region)",
     "CREATE INDEX IF NOT EXISTS regions_parent ON regions (parent)",

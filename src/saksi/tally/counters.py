@@ -87,12 +87,24 @@ class TallyLayout:
 
 
 class Tally:
-    """Hot tally rows in memory, with the set of rows changed since the last flush."""
+    """Hot tally rows in memory, with the set of rows changed since the last flush.
+
+    A form is added to its desa's row at once; the desa's net change reaches the rows
+    above it when the tally settles (before any read or flush). During bulk ingest many
+    forms share a desa, so each ancestor row is touched once per desa, not once per form.
+    """
 
     def __init__(self) -> None:
         self.layouts: dict[tuple[str, str], TallyLayout] = {}
         self.rows: dict[tuple[str, str], dict[str, list[int]]] = {}
-        self.dirty: set[tuple[str, str, str]] = set()
+        self._dirty: set[tuple[str, str, str]] = set()
+        # (contest, source) -> desa -> (path, the desa's row when first touched since settling)
+        self._before: dict[tuple[str, str], dict[str, tuple[tuple[str, ...], list[int]]]] = {}
+
+    @property
+    def dirty(self) -> set[tuple[str, str, str]]:
+        self.settle()
+        return self._dirty
 
     def layout(self, contest: str, source: str) -> TallyLayout:
         return self.layouts[(contest, source)]
@@ -100,29 +112,69 @@ class Tally:
     def add_layout(self, contest: str, source: str, layout: TallyLayout) -> None:
         self.layouts[(contest, source)] = layout
         self.rows[(contest, source)] = {}
+        self._before[(contest, source)] = {}
 
     def apply(
-        self, contest: str, source: str, path: Iterable[str], contribution: Contribution, sign: int
+        self,
+        contest: str,
+        source: str,
+        path: tuple[str, ...],
+        contribution: Contribution,
+        sign: int,
     ) -> int:
         """Add (sign=1) or remove (sign=-1) a contribution along a path; returns rows touched."""
-        rows = self.rows[(contest, source)]
-        width = self.layouts[(contest, source)].width
-        dirty = self.dirty
-        touched = 0
-        for region in path:
-            row = rows.get(region)
-            if row is None:
-                row = rows[region] = [0] * width
+        key = (contest, source)
+        rows = self.rows[key]
+        desa = path[-1]
+        row = rows.get(desa)
+        if row is None:
+            row = rows[desa] = [0] * self.layouts[key].width
+        before = self._before[key]
+        if desa not in before:
+            before[desa] = (path, row.copy())
+        if sign > 0:
             for index, value in contribution:
-                row[index] += sign * value
-            dirty.add((contest, source, region))
-            touched += 1
-        return touched
+                row[index] += value
+        else:
+            for index, value in contribution:
+                row[index] -= value
+        return len(path)
+
+    def settle(self) -> None:
+        """Carry every touched desa's net change up to its ancestors."""
+        dirty = self._dirty
+        for (contest, source), before in self._before.items():
+            if not before:
+                continue
+            rows = self.rows[(contest, source)]
+            width = self.layouts[(contest, source)].width
+            for desa, (path, old) in before.items():
+                row = rows[desa]
+                dirty.add((contest, source, desa))
+                delta = [
+                    (i, new - was)
+                    for i, (new, was) in enumerate(zip(row, old, strict=True))
+                    if new != was
+                ]
+                for region in path[:-1]:
+                    upper = rows.get(region)
+                    if upper is None:
+                        upper = rows[region] = [0] * width
+                    for index, value in delta:
+                        upper[index] += value
+                    dirty.add((contest, source, region))
+            before.clear()
 
     def row(self, contest: str, source: str, region: str) -> list[int] | None:
+        self.settle()
         return self.rows.get((contest, source), {}).get(region)
 
     def take_dirty(self) -> list[tuple[str, str, str, list[int]]]:
-        out = [(c, s, r, self.rows[(c, s)][r]) for c, s, r in self.dirty]
-        self.dirty = set()
+        self.settle()
+        out = [(c, s, r, self.rows[(c, s)][r]) for c, s, r in self._dirty]
+        self._dirty = set()
         return out
+
+    def clear_dirty(self) -> None:
+        self.settle()
+        self._dirty = set()

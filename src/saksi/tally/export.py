@@ -30,7 +30,7 @@ def export_tps(store: Store, contest: str, source: str, path: Path) -> int:
     """Current form of every TPS for a contest and source; empty cells are absent fields."""
     choices, fields = _choices(store, contest), _fields(store, source)
     rows = store.query(
-        "SELECT tps, votes, fields, flags, payload_hash, seq FROM forms "
+        "SELECT tps, payload, flags, payload_hash, seq FROM forms "
         "WHERE contest = ? AND source = ? AND is_current = 1 ORDER BY tps",
         (contest, source),
     )
@@ -46,8 +46,9 @@ def export_tps(store: Store, contest: str, source: str, path: Path) -> int:
                 "leaf_index",
             ]
         )
-        for tps, votes_json, fields_json, flags, payload_hash, seq in rows:
-            votes, values = json.loads(votes_json), json.loads(fields_json)
+        for tps, payload_json, flags, payload_hash, seq in rows:
+            payload = json.loads(payload_json)
+            votes, values = payload["votes"], payload["fields"]
             writer.writerow(
                 [
                     tps,
