@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from saksi import __version__
 from saksi.cli.progress import console, progress_bar
@@ -168,7 +169,10 @@ def rebuild(election_dir: Path, no_verify: bool) -> None:
     folder.read_config()
     with Record(folder.record_path, writable=False) as record:
         total = len(record)
-    with progress_bar("rebuild", total) as update, Election.open(election_dir) as election:
+    with (
+        progress_bar("rebuild", total) as update,
+        Election.open(election_dir, replay=False) as election,
+    ):
         election.rebuild(update, verify=not no_verify)
         update(total)
     click.echo(f"rebuilt the projection from {total} record entries")
@@ -215,7 +219,11 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except SaksiError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        # The message is the user's own words: escape it, and never wrap it, so that it
+        # stays one greppable line even when stderr is not a terminal.
+        console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True
+        )
         sys.exit(1)
     except KeyboardInterrupt:
         console.print("interrupted")

@@ -8,7 +8,6 @@ record tail the store has not seen.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import shutil
@@ -17,13 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from saksi.canonical import CanonicalError, canonical_bytes, canonical_bytes_ascii_keys
+from saksi.canonical import CanonicalError
+from saksi.election.bulk import ImportSummary, import_columns
 from saksi.election.folder import ElectionFolder
 from saksi.election.projection import Pending
-from saksi.election.state import ATTESTATION_MAX_FORMS, ElectionState, FormOutcome
+from saksi.election.state import ElectionState, FormOutcome
 from saksi.errors import RecordError, RejectedEntry, SaksiError
+from saksi.ingest.columns import columns_from_dicts
 from saksi.keys.ed25519 import SigningKey
-from saksi.log.entry import Auth, Entry, EntryType, decode_entry, encode_entry, payload_hash
+from saksi.log.entry import Entry, EntryType, decode_entry, encode_entry
 from saksi.log.record import Record
 from saksi.manifest.entries import manifest_payloads
 from saksi.manifest.model import Manifest
@@ -47,26 +48,11 @@ class Receipt:
     duplicate: bool
 
 
-@dataclass(frozen=True, slots=True)
-class ImportSummary:
-    recorded: int
-    duplicates: int
-    attestations: int
-
-
 def make_entry(
     entry_type: EntryType, election: str, payload: dict[str, Any], signer: SigningKey
 ) -> Entry:
     """Build a signed entry from a payload."""
-    body = canonical_bytes(payload)
-    return Entry(
-        entry_type,
-        election,
-        payload,
-        signer.sign(entry_type, election, body),
-        body,
-        payload_hash(entry_type, election, body),
-    )
+    return signer.entry(entry_type, election, payload)
 
 
 class Election:
@@ -95,14 +81,16 @@ class Election:
         folder = ElectionFolder(root)
         if folder.exists() or folder.record_path.exists():
             raise SaksiError(f"{root} already holds an election; choose an empty folder")
-        folder.write_config(manifest.election_id, store)
-        if manifest_text is not None:
-            (root / "manifest.toml").write_text(manifest_text, encoding="utf-8")
+        # Open the store before writing anything, so that a bad store URL leaves no
+        # half-made election behind that would refuse the next, corrected 'saksi init'.
         stale = open_store(store, folder.sqlite_path, manifest.election_id)
         try:
             stale.drop_all()  # a PostgreSQL schema may hold an earlier election of this id
         finally:
             stale.close()
+        folder.write_config(manifest.election_id, store)
+        if manifest_text is not None:
+            (root / "manifest.toml").write_text(manifest_text, encoding="utf-8")
         election = cls.open(root)
         try:
             admin = SigningKey.generate()
@@ -132,7 +120,9 @@ class Election:
         return election
 
     @classmethod
-    def open(cls, root: Path, *, progress: Progress | None = None) -> Election:
+    def open(cls, root: Path, *, progress: Progress | None = None, replay: bool = True) -> Election:
+        """Open an election folder; ``replay=False`` skips bringing the projection up to
+        date, for a caller that calls ``rebuild`` next (which replays the record anyway)."""
         folder = ElectionFolder(root)
         election_id, store_url = folder.read_config()
         record = Record(folder.record_path)
@@ -144,7 +134,8 @@ class Election:
         election = cls(folder, election_id, store, record)
         try:
             store.create()
-            election._load(progress)
+            if replay:
+                election._load(progress)
         except BaseException:
             election.close()
             raise
@@ -243,11 +234,11 @@ class Election:
                     Receipt(seq, hashlib.sha256(data).hexdigest(), entry.payload_hash.hex(), False)
                 )
         except (RejectedEntry, CanonicalError) as exc:
-            self._undo(start)
+            self.undo(start)
             if isinstance(exc, CanonicalError):
                 raise RejectedEntry(str(exc)) from exc
             raise
-        self._commit(encoded, start)
+        self.commit(encoded, start)
         return results
 
     def receipt(self, outcome: FormOutcome) -> Receipt:
@@ -256,13 +247,13 @@ class Election:
             outcome.seq, hashlib.sha256(data).hexdigest(), outcome.payload_hash, outcome.duplicate
         )
 
-    def _undo(self, start: int) -> None:
+    def undo(self, start: int) -> None:
         self._batch.clear()
         if self.state.size != start:
             # Earlier entries of the refused batch changed the state: replay the record.
             self._load(None)
 
-    def _commit(self, encoded: list[bytes], start: int, *, sync: bool = True) -> None:
+    def commit(self, encoded: list[bytes], start: int, *, sync: bool = True) -> None:
         if encoded:
             try:
                 first = self.record.append(encoded, sync=sync)
@@ -278,9 +269,8 @@ class Election:
     def flush(self) -> None:
         """Write pending projection rows and the record size they reflect."""
         state = self.state
-        layouts = state.tally.layouts
         tally_rows = [
-            (c, s, r, json.dumps(layouts[(c, s)].to_json(row), sort_keys=True))
+            (c, s, r, json.dumps(row, separators=(",", ":")))
             for c, s, r, row in state.tally.take_dirty()
         ]
         registry = state.registry
@@ -339,94 +329,44 @@ class Election:
         key.save(path)
         return key
 
+    def remember_form(self, seq: int, payload: dict[str, Any], payload_hash_hex: str) -> None:
+        """Make a form of the batch being applied readable before it reaches the record."""
+        self._batch[seq] = (payload, payload_hash_hex)
+
     def import_forms(
         self,
         forms: Iterable[dict[str, Any]],
         signer: SigningKey,
         *,
         progress: Progress | None = None,
-        chunk_size: int = ATTESTATION_MAX_FORMS,
+        name: str = "import",
     ) -> ImportSummary:
-        """Bulk-import forms of one source under batch attestations signed by ``signer``.
+        """Bulk-import forms of one contest and source under batch attestations.
 
-        Callers check the whole input first (``check_form``) so that a hard error stores
-        nothing; a refused chunk here is undone before it reaches the record.
+        All or nothing: every form is checked before the first is recorded.
         """
-        recorded = duplicates = attestations = 0
-        chunk: list[dict[str, Any]] = []
-        since_flush = 0
-        for raw in forms:
-            chunk.append(raw)
-            if len(chunk) >= chunk_size:
-                r, d = self._import_chunk(chunk, signer)
-                recorded, duplicates, attestations = (
-                    recorded + r,
-                    duplicates + d,
-                    attestations + (r > 0),
-                )
-                since_flush += r
-                chunk = []
-                if since_flush >= FLUSH_EVERY:
-                    self.record.sync()
-                    self.flush()
-                    since_flush = 0
-                if progress is not None:
-                    progress(recorded + duplicates)
-        if chunk:
-            r, d = self._import_chunk(chunk, signer)
-            recorded, duplicates, attestations = (
-                recorded + r,
-                duplicates + d,
-                attestations + (r > 0),
+        items = list(forms)
+        if not items:
+            return ImportSummary(0, 0, 0)
+        first = items[0] if isinstance(items[0], dict) else {}
+        contest = self.manifest.contest_by_id.get(str(first.get("contest")))
+        source = self.manifest.source_by_id.get(str(first.get("source")))
+        if contest is None or source is None:
+            self.state.check_form(first)  # raises the specific refusal
+            raise RejectedEntry("the first form names no known contest or source")
+        others = [
+            i
+            for i, f in enumerate(items)
+            if not isinstance(f, dict)
+            or (f.get("contest"), f.get("source")) != (contest.id, source.id)
+        ]
+        if others:
+            raise RejectedEntry(
+                f"{name}: form {others[0] + 1} is not a {contest.id} form of source "
+                f"{source.id}; one import carries one contest and one source"
             )
-        self.record.sync()
-        self.flush()
-        if progress is not None:
-            progress(recorded + duplicates)
-        return ImportSummary(recorded, duplicates, attestations)
-
-    def _import_chunk(self, chunk: list[dict[str, Any]], signer: SigningKey) -> tuple[int, int]:
-        state, eid = self.state, self.election_id
-        prepared = []
-        duplicates = 0
-        sources = set()
-        for raw in chunk:
-            form = state.check_form(raw)
-            body = canonical_bytes_ascii_keys(form.payload)
-            digest = payload_hash(EntryType.RESULT_FORM, eid, body)
-            head = state.current(form.contest, form.source, form.tps.id)
-            if head is not None and state.find_version(head, digest.hex()) is not None:
-                duplicates += 1
-                continue
-            sources.add(form.source)
-            prepared.append((form, body, digest))
-        if not prepared:
-            return 0, duplicates
-        if len(sources) != 1:
-            raise RejectedEntry("one import carries forms of exactly one source")
-        att_payload = {
-            "source": sources.pop(),
-            "forms": base64.b64encode(b"".join(p[2] for p in prepared)).decode(),
-        }
-        attestation = make_entry(EntryType.ATTESTATION, eid, att_payload, signer)
-        auth = Auth(attestation=attestation.payload_hash.hex())
-        encoded = [encode_entry(attestation.type, eid, attestation.payload_bytes, attestation.auth)]
-        encoded.extend(
-            encode_entry(EntryType.RESULT_FORM, eid, body, auth) for _, body, _ in prepared
-        )
-        start = state.size
-        try:
-            state.apply(attestation, verify=False)
-            for form, body, digest in prepared:
-                self._batch[state.size] = (form.payload, digest.hex())
-                state.apply_form(
-                    form.payload, digest, auth, verify=False, form=form, payload_bytes=body
-                )
-        except RejectedEntry:
-            self._undo(start)
-            raise
-        self._commit(encoded, start, sync=False)
-        return len(prepared), duplicates
+        columns = columns_from_dicts(items, contest, source)
+        return import_columns(self, columns, signer, name=name, progress=progress)
 
 
 def remove_election(root: Path) -> None:

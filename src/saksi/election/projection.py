@@ -16,6 +16,7 @@ class Pending:
     contests: list[tuple[Any, ...]] = field(default_factory=list)
     dapils: list[tuple[Any, ...]] = field(default_factory=list)
     choices: list[tuple[Any, ...]] = field(default_factory=list)
+    tally_layouts: list[tuple[Any, ...]] = field(default_factory=list)
     regions: list[tuple[Any, ...]] = field(default_factory=list)
     tps: list[tuple[Any, ...]] = field(default_factory=list)
     keys: list[tuple[Any, ...]] = field(default_factory=list)
@@ -33,6 +34,7 @@ class Pending:
                 self.contests,
                 self.dapils,
                 self.choices,
+                self.tally_layouts,
                 self.regions,
                 self.tps,
                 self.keys,

@@ -157,8 +157,8 @@ class ElectionState:
             pending.sources.append(
                 (s.id, s.name, s.kind.value, ",".join(s.fields), ",".join(s.required))
             )
-        for contest in manifest.contests:
-            pending.contests.append((contest.id, contest.name, contest.kind.value))
+        for order, contest in enumerate(manifest.contests):
+            pending.contests.append((contest.id, contest.name, contest.kind.value, order))
             for position, c in enumerate(contest.choices):
                 pending.choices.append((contest.id, "", c.id, c.name, c.party, position))
             for d in contest.dapils:
@@ -168,6 +168,9 @@ class ElectionState:
             choice_ids = [c.id for c in contest.all_choices()]
             for s in manifest.sources:
                 self.tally.add_layout(contest.id, s.id, TallyLayout(choice_ids, s.fields))
+                pending.tally_layouts.append(
+                    (contest.id, s.id, ",".join(choice_ids), ",".join(s.fields))
+                )
                 self.heads[(contest.id, s.id)] = {}
 
     def _registry(self, entry: Entry, signer: KeyInfo) -> None:
@@ -286,24 +289,14 @@ class ElectionState:
     def _form_hash(self, seq: int) -> str:
         return self._read_form(seq)[1]
 
-    def apply_form(
-        self,
-        raw: dict[str, Any],
-        payload_hash: bytes,
-        auth: Auth,
-        *,
-        verify: bool,
-        form: Form | None = None,
-        payload_bytes: bytes | None = None,
-    ) -> FormOutcome:
-        if form is None:
-            form = self.check_form(raw)
-        hash_hex = payload_hash.hex()
+    def check_version(self, form: Form, hash_hex: str) -> int | None:
+        """None for an acceptable new version; the index of an identical recorded version;
+        RejectedEntry for a conflict with the latest version."""
         head = self.current(form.contest, form.source, form.tps.id)
         if head is not None:
             found = self.find_version(head, hash_hex)
             if found is not None:
-                return FormOutcome(found, hash_hex, duplicate=True)
+                return found
             head_hash = self._form_hash(head)
             if form.replaces is None:
                 raise RejectedEntry(
@@ -322,6 +315,31 @@ class ElectionState:
                 f"TPS {form.tps.id} has no {form.contest} form from source {form.source} "
                 f"to correct; 'replaces' names version {form.replaces[:16]}…"
             )
+        return None
+
+    def apply_form(
+        self,
+        raw: dict[str, Any],
+        payload_hash: bytes,
+        auth: Auth,
+        *,
+        verify: bool,
+        form: Form | None = None,
+        payload_bytes: bytes | None = None,
+    ) -> FormOutcome:
+        if form is None:
+            form = self.check_form(raw)
+            if raw != form.payload:
+                raise RejectedEntry(
+                    f"TPS {form.tps.id}: the form payload is not in canonical form (absent "
+                    "fields are left out, never null; empty photo lists and replaces are "
+                    "omitted)"
+                )
+        hash_hex = payload_hash.hex()
+        head = self.current(form.contest, form.source, form.tps.id)
+        duplicate = self.check_version(form, hash_hex)
+        if duplicate is not None:
+            return FormOutcome(duplicate, hash_hex, duplicate=True)
         signer, attestation = self._form_auth(form, auth, payload_hash, raw, verify, payload_bytes)
         # Every check passed: from here on nothing can refuse the form.
         seq = self.size

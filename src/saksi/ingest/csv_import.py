@@ -7,14 +7,23 @@ of the source's form fields by name. An empty cell is an absent field (null, not
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from saksi.errors import RejectedEntry, SaksiError
+from saksi.ingest.columns import ABSENT, FormColumns
+from saksi.ingest.validate import MAX_COUNT
 from saksi.manifest.model import Contest, Manifest
 
-__all__ = ["MAX_ERRORS_SHOWN", "check_results_csv", "read_results_csv", "resolve_contest"]
+__all__ = [
+    "MAX_ERRORS_SHOWN",
+    "check_results_csv",
+    "columns_from_csv",
+    "read_results_csv",
+    "resolve_contest",
+]
 
 MAX_ERRORS_SHOWN = 20
 
@@ -134,3 +143,72 @@ def check_results_csv(
         except RejectedEntry as exc:
             errors.append(f"line {line}: {exc}")
     return rows, errors
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def _cell_value(cell: str) -> int | str:
+    return int(cell) if _INTEGER.fullmatch(cell) else cell
+
+
+def columns_from_csv(path: Path, manifest: Manifest, contest: Contest, source: str) -> FormColumns:
+    """Read a results CSV into columns; odd rows keep their cells for a precise message."""
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SaksiError(f"results file {path} does not exist") from exc
+    with handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise SaksiError(f"results file {path} is empty")
+        mapping = _columns(header, manifest, contest, source)
+        columns = FormColumns(
+            contest,
+            manifest.source_by_id[source],
+            tuple(c.id for c in contest.all_choices()),
+            manifest.source_by_id[source].fields,
+        )
+        order = [*columns.choices, *columns.fields]
+        where = {name: header.index(column) for column, (_, name) in mapping.items()}
+        picks = [where.get(name) for name in order]
+        tps_col = header.index("tps_id")
+        width = len(header)
+        for line, row in enumerate(reader, start=2):
+            label = f"line {line}"
+            if len(row) != width:
+                columns.broken[len(columns)] = f"{len(row)} cells where the header has {width}"
+                columns.add(label, "", None, {})
+                continue
+            cells = ["" if i is None else row[i].strip() for i in picks]
+            joined = "".join(cells)
+            values: list[int] | None = None
+            if joined.isdigit() and joined.isascii():
+                values = [ABSENT if c == "" else int(c) for c in cells]
+                if max(values) > MAX_COUNT:
+                    values = None
+            elif joined == "":
+                values = [ABSENT] * len(cells)
+            tps = row[tps_col].strip()
+            raw = None
+            if values is None:
+                votes = {
+                    name: _cell_value(c)
+                    for name, c in zip(order, cells, strict=True)
+                    if c != "" and name in columns.choices
+                }
+                fields = {
+                    name: _cell_value(c)
+                    for name, c in zip(order, cells, strict=True)
+                    if c != "" and name not in columns.choices
+                }
+                raw = {
+                    "tps": tps,
+                    "contest": contest.id,
+                    "source": source,
+                    "votes": votes,
+                    "fields": fields,
+                }
+            columns.add(label, tps, values, raw)
+    return columns

@@ -6,13 +6,15 @@ import base64
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from saksi.canonical import canonical_bytes
 from saksi.errors import SaksiError
-from saksi.log.entry import Auth, signing_input
+from saksi.log.entry import Auth, Entry, EntryType, payload_hash, signing_input
 
 __all__ = ["SigningKey", "verify_auth"]
 
@@ -47,6 +49,18 @@ class SigningKey:
     def sign(self, entry_type: str, election: str, payload_bytes: bytes) -> Auth:
         signature = self.private.sign(signing_input(entry_type, election, payload_bytes))
         return Auth(key=self.public_b64, signature=base64.b64encode(signature).decode())
+
+    def entry(self, entry_type: EntryType, election: str, payload: dict[str, Any]) -> Entry:
+        """A signed entry carrying ``payload``."""
+        body = canonical_bytes(payload)
+        return Entry(
+            entry_type,
+            election,
+            payload,
+            self.sign(entry_type, election, body),
+            body,
+            payload_hash(entry_type, election, body),
+        )
 
     def save(self, path: Path) -> None:
         """Write the seed as base64, readable by the owner only."""

@@ -22,10 +22,12 @@ __all__ = [
     "Auth",
     "Entry",
     "EntryType",
+    "Envelope",
     "decode_entry",
     "encode_entry",
     "payload_hash",
     "signing_input",
+    "signing_prefix",
 ]
 
 FORMAT_VERSION = 1
@@ -101,30 +103,39 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _VERSION_TAIL = b',"v":' + str(FORMAT_VERSION).encode() + b"}"
 
 
-def encode_entry(entry_type: str, election: str, payload_bytes: bytes, auth: Auth) -> bytes:
-    """Canonical envelope bytes; ``payload_bytes`` must already be canonical.
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The bytes around a payload for one entry type, election and auth.
 
-    The keys auth < election < payload < type < v are already in RFC 8785 order, so the
-    envelope is assembled around the payload bytes without re-encoding them.
+    The keys auth < election < payload < type < v are already in RFC 8785 order, so an
+    entry is ``head + payload + tail`` with the canonical payload bytes unchanged.
     """
-    out = b"".join(
-        (
-            b'{"auth":',
-            auth.to_bytes(),
-            b',"election":',
-            _string(election),
-            b',"payload":',
-            payload_bytes,
-            b',"type":',
-            _string(entry_type),
-            _VERSION_TAIL,
-        )
-    )
-    if len(out) > MAX_ENTRY_BYTES:
-        raise CanonicalError(
-            f"{entry_type} entry is {len(out)} bytes; the limit is {MAX_ENTRY_BYTES}"
-        )
-    return out
+
+    head: bytes
+    tail: bytes
+
+    @classmethod
+    def of(cls, entry_type: str, election: str, auth: Auth) -> Envelope:
+        head = b'{"auth":' + auth.to_bytes() + b',"election":' + _string(election)
+        return cls(head + b',"payload":', b',"type":' + _string(entry_type) + _VERSION_TAIL)
+
+    def wrap(self, payload_bytes: bytes, entry_type: str = "entry") -> bytes:
+        out = self.head + payload_bytes + self.tail
+        if len(out) > MAX_ENTRY_BYTES:
+            raise CanonicalError(
+                f"{entry_type} entry is {len(out)} bytes; the limit is {MAX_ENTRY_BYTES}"
+            )
+        return out
+
+
+def encode_entry(entry_type: str, election: str, payload_bytes: bytes, auth: Auth) -> bytes:
+    """Canonical envelope bytes; ``payload_bytes`` must already be canonical."""
+    return Envelope.of(entry_type, election, auth).wrap(payload_bytes, entry_type)
+
+
+def signing_prefix(entry_type: str, election: str) -> bytes:
+    """The signing input without its payload, for hashing many payloads of one kind."""
+    return signing_input(entry_type, election, b"")
 
 
 def _b64(text: Any, size: int, what: str) -> str:

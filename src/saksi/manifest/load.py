@@ -38,6 +38,25 @@ def _text(
     return value
 
 
+def _only(table: dict[str, Any], allowed: frozenset[str], where: str) -> None:
+    """Refuse keys the format does not define: a misspelt key must not be silently ignored."""
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ManifestError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; "
+            f"the keys here are {', '.join(sorted(allowed))}"
+        )
+
+
+_DOCUMENT_KEYS = frozenset({"election", "contest", "source"})
+_ELECTION_KEYS = frozenset({"id", "name", "origin", "domestic_tps_max_dpt"})
+_CONTEST_KEYS = frozenset({"id", "name", "kind", "choices", "party", "dapil"})
+_DAPIL_KEYS = frozenset({"id", "name", "regions", "choices", "party"})
+_PARTY_KEYS = frozenset({"id", "name", "candidates"})
+_CHOICE_KEYS = frozenset({"id", "name"})
+_SOURCE_KEYS = frozenset({"id", "name", "kind", "fields", "required"})
+
+
 def _list(table: dict[str, Any], key: str, where: str) -> list[Any]:
     value = table.get(key, [])
     if not isinstance(value, list):
@@ -50,6 +69,7 @@ def _choices(items: list[Any], where: str) -> list[Choice]:
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise ManifestError(f"{where}: choice {i + 1} must be a table")
+        _only(item, _CHOICE_KEYS, f"{where}, choice {item.get('id', i + 1)}")
         out.append(Choice(_text(item, "id", where, _CHOICE_ID), _text(item, "name", where)))
     return out
 
@@ -60,6 +80,7 @@ def _party_list(table: dict[str, Any], where: str) -> list[Choice]:
         if not isinstance(party, dict):
             raise ManifestError(f"{where}: each [[party]] must be a table")
         party_id = _text(party, "id", where, _CHOICE_ID)
+        _only(party, _PARTY_KEYS, f"{where}, party {party_id}")
         out.append(Choice(party_id, _text(party, "name", where)))
         for candidate in _choices(_list(party, "candidates", f"{where}, party {party_id}"), where):
             out.append(Choice(candidate.id, candidate.name, party=party_id))
@@ -84,6 +105,7 @@ def _contest(table: Any, index: int) -> Contest:
         raise ManifestError(f"contest {index + 1} must be a table")
     where = f"contest {table.get('id', index + 1)}"
     contest_id = _text(table, "id", where, _CONTEST_ID)
+    _only(table, _CONTEST_KEYS, where)
     try:
         kind = ContestKind(table.get("kind", ""))
     except ValueError as exc:
@@ -95,6 +117,7 @@ def _contest(table: Any, index: int) -> Contest:
             raise ManifestError(f"{where}: each [[contest.dapil]] must be a table")
         dapil_id = _text(dapil_table, "id", where)
         dwhere = f"{where}, dapil {dapil_id}"
+        _only(dapil_table, _DAPIL_KEYS, dwhere)
         regions = _list(dapil_table, "regions", dwhere)
         if not regions or not all(isinstance(r, str) and r for r in regions):
             raise ManifestError(f"{dwhere}: 'regions' must list the region ids it covers")
@@ -118,6 +141,7 @@ def _source(table: Any, index: int) -> Source:
     if not isinstance(table, dict):
         raise ManifestError(f"source {index + 1} must be a table")
     where = f"source {table.get('id', index + 1)}"
+    _only(table, _SOURCE_KEYS, where)
     try:
         kind = SourceKind(table.get("kind", ""))
     except ValueError as exc:
@@ -149,6 +173,8 @@ def parse_manifest(document: dict[str, Any]) -> Manifest:
     election = document.get("election")
     if not isinstance(election, dict):
         raise ManifestError("the manifest needs an [election] table")
+    _only(document, _DOCUMENT_KEYS, "manifest")
+    _only(election, _ELECTION_KEYS, "[election]")
     max_dpt = election.get("domestic_tps_max_dpt", 300)
     if not isinstance(max_dpt, int) or isinstance(max_dpt, bool) or max_dpt <= 0:
         raise ManifestError("[election]: 'domestic_tps_max_dpt' must be a positive integer")

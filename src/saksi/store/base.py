@@ -80,6 +80,7 @@ class Store(ABC):
                 "contests",
                 "dapils",
                 "choices",
+                "tally_layouts",
                 "regions",
                 "tps",
                 "keys",

@@ -22,7 +22,12 @@ TABLES: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
         "id",
     ),
     "contests": (
-        (("id", "TEXT NOT NULL"), ("name", "TEXT NOT NULL"), ("kind", "TEXT NOT NULL")),
+        (
+            ("id", "TEXT NOT NULL"),
+            ("name", "TEXT NOT NULL"),
+            ("kind", "TEXT NOT NULL"),
+            ("position", "INTEGER NOT NULL"),
+        ),
         "id",
     ),
     "dapils": (
@@ -119,6 +124,15 @@ TABLES: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
             ("payload", "TEXT NOT NULL"),
         ),
         "seq",
+    ),
+    "tally_layouts": (
+        (
+            ("contest", "TEXT NOT NULL"),
+            ("source", "TEXT NOT NULL"),
+            ("choices", "TEXT NOT NULL"),
+            ("fields", "TEXT NOT NULL"),
+        ),
+        "contest, source",
     ),
     "tally": (
         (

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from saksi.ingest.fields import TALLY_FIELDS
 from saksi.ingest.rules import RULE_IDS
 
@@ -63,6 +66,37 @@ class TallyLayout:
                 out.append((index, present))
         rule_index = self.rule_index
         out.extend((rule_index[rule], 1) for rule in flags)
+        return out
+
+    def contribution_matrix(
+        self,
+        votes: npt.NDArray[np.int64],
+        fields: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]],
+        flags: npt.NDArray[np.bool_],
+        dpt: tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]],
+    ) -> npt.NDArray[np.int64]:
+        """``contribution`` for many forms at once: one row of this layout per form.
+
+        ``votes`` is (forms x self.choices); ``flags`` is (forms x RULE_IDS).
+        """
+        n = votes.shape[0]
+        out = np.zeros((n, self.width), dtype=np.int64)
+        out[:, _REPORTED] = 1
+        dpt_value, dpt_present = dpt
+        out[:, _DPT] = np.where(dpt_present, dpt_value, 0)
+        out[:, _DPT_MISSING] = ~dpt_present
+        voters = fields.get("pengguna_hak_pilih")
+        if voters is not None:
+            both = voters[1] & dpt_present
+            out[:, _TURNOUT_VOTERS] = np.where(both, voters[0], 0)
+            out[:, _TURNOUT_DPT] = np.where(both, dpt_value, 0)
+        out[:, _FIXED : _FIXED + len(self.choices)] = votes
+        for name, index in self.field_index.items():
+            value, present = fields[name]
+            out[:, index] = np.where(present, value, 0)
+            out[:, index + 1] = ~present
+        first_rule = self.rule_index[RULE_IDS[0]]
+        out[:, first_rule : first_rule + len(RULE_IDS)] = flags
         return out
 
     def to_json(self, row: list[int]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from saksi.ingest.rules import RULE_IDS
 from saksi.store.base import Store
-from saksi.tally.query import region_totals
+from saksi.tally.query import layout, region_totals
 
 __all__ = ["export_regions", "export_tps"]
 
@@ -71,8 +71,9 @@ def export_regions(store: Store, contest: str, source: str, csv_path: Path, json
         (contest, source),
     )
     records = []
+    shape = layout(store, contest, source)
     for rid, parent, level, name, counts in rows:
-        figures = json.loads(counts)
+        figures = shape.to_json(json.loads(counts))
         tps_total, dpt_total = region_totals(store, rid)
         records.append(
             {

@@ -7,12 +7,13 @@ from typing import Any
 
 from saksi.errors import SaksiError
 from saksi.store.base import Store
+from saksi.tally.counters import TallyLayout
 
-__all__ = ["default_contest", "default_source", "region_totals", "tally_report"]
+__all__ = ["default_contest", "default_source", "layout", "region_totals", "tally_report"]
 
 
 def default_contest(store: Store) -> str:
-    rows = store.query("SELECT id FROM contests ORDER BY id")
+    rows = store.query("SELECT id FROM contests ORDER BY position")
     if not rows:
         raise SaksiError("the election has no contests recorded")
     return str(rows[0][0])
@@ -23,6 +24,18 @@ def default_source(store: Store) -> str:
     if not rows:
         raise SaksiError("the election has no official source recorded")
     return str(rows[0][0])
+
+
+def layout(store: Store, contest: str, source: str) -> TallyLayout:
+    """How the counts of a tally row are laid out for this contest and source."""
+    rows = store.query(
+        "SELECT choices, fields FROM tally_layouts WHERE contest = ? AND source = ?",
+        (contest, source),
+    )
+    if not rows:
+        raise SaksiError(f"no tally is kept for contest {contest} and source {source}")
+    choices, fields = (str(v) for v in rows[0])
+    return TallyLayout([c for c in choices.split(",") if c], [f for f in fields.split(",") if f])
 
 
 def region_totals(store: Store, region: str) -> tuple[int, int]:
@@ -48,24 +61,9 @@ def tally_report(
         "SELECT counts FROM tally WHERE contest = ? AND source = ? AND region = ?",
         (contest_id, source_id, region_id),
     )
-    if rows:
-        figures: dict[str, Any] = json.loads(rows[0][0])
-    else:
-        choices = store.query(
-            "SELECT DISTINCT id FROM choices WHERE contest = ? ORDER BY id", (contest_id,)
-        )
-        figures = {
-            "choices": {str(c[0]): 0 for c in choices},
-            "valid": 0,
-            "invalid": 0,
-            "voters": 0,
-            "dpt": 0,
-            "turnout": None,
-            "tps_reported": 0,
-            "flagged_tps": {},
-            "missing": {},
-            "fields": {},
-        }
+    shape = layout(store, contest_id, source_id)
+    counts = json.loads(rows[0][0]) if rows else [0] * shape.width
+    figures = shape.to_json(counts)
     tps_total, dpt_total = region_totals(store, region_id)
     rid, name, level = found[0]
     return {

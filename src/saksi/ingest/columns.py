@@ -1,0 +1,112 @@
+"""Result forms of one contest and source as columns, for bulk import.
+
+Bulk import screens every row with vectorised checks; a row that fails any of them is
+sent to the per-form validator, so that each refusal carries the same specific message
+as a live submission. Rows that are not plain (a correction, photos, unexpected keys)
+are left to the per-form path as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from saksi.ingest.validate import MAX_COUNT
+from saksi.manifest.model import Contest, Source
+
+__all__ = ["FormColumns", "columns_from_dicts"]
+
+_PLAIN_KEYS = frozenset({"tps", "contest", "source", "votes", "fields"})
+ABSENT = -1  # marks an absent cell; real counts are never negative
+
+
+@dataclass
+class FormColumns:
+    """Forms of one contest and source: ``values`` holds choices, then fields."""
+
+    contest: Contest
+    source: Source
+    choices: tuple[str, ...]
+    fields: tuple[str, ...]
+    tps: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)  # where each row came from, for errors
+    rows: list[list[int]] = field(default_factory=list)
+    odd: dict[int, dict[str, Any]] = field(default_factory=dict)  # row -> raw form
+    broken: dict[int, str] = field(default_factory=dict)  # row -> why it cannot be read
+
+    def add(self, label: str, tps: str, values: list[int] | None, raw: Any = None) -> None:
+        """Add a row; ``values`` None marks a row only the per-form validator can judge."""
+        if values is None:
+            self.odd[len(self.tps)] = raw if isinstance(raw, dict) else {"form": raw}
+            values = [ABSENT] * (len(self.choices) + len(self.fields))
+        self.tps.append(tps)
+        self.labels.append(label)
+        self.rows.append(values)
+
+    def __len__(self) -> int:
+        return len(self.tps)
+
+    def raw(self, index: int) -> dict[str, Any]:
+        """The row as a form payload, for the per-form validator."""
+        odd = self.odd.get(index)
+        if odd is not None:
+            return odd
+        values = self.rows[index]
+        width = len(self.choices)
+        return {
+            "tps": self.tps[index],
+            "contest": self.contest.id,
+            "source": self.source.id,
+            "votes": {c: v for c, v in zip(self.choices, values, strict=False) if v != ABSENT},
+            "fields": {
+                f: v for f, v in zip(self.fields, values[width:], strict=True) if v != ABSENT
+            },
+        }
+
+    def matrix(self) -> npt.NDArray[np.int64]:
+        width = len(self.choices) + len(self.fields)
+        return np.array(self.rows, dtype=np.int64).reshape(len(self.rows), width)
+
+
+def _plain_values(
+    raw: Mapping[str, Any],
+    choices: tuple[str, ...],
+    fields: tuple[str, ...],
+    contest: str,
+    source: str,
+) -> list[int] | None:
+    """The row's counts when it is a plain form of this contest and source, else None."""
+    if raw.keys() - _PLAIN_KEYS or raw.get("contest") != contest or raw.get("source") != source:
+        return None
+    votes, values = raw.get("votes"), raw.get("fields", {})
+    if not isinstance(votes, dict) or not isinstance(values, dict):
+        return None
+    if votes.keys() - set(choices) or values.keys() - set(fields):
+        return None
+    out = [votes.get(c, ABSENT) for c in choices]
+    for name in fields:
+        value = values.get(name, ABSENT)
+        out.append(ABSENT if value is None else value)
+    for value in out:
+        if type(value) is not int or value > MAX_COUNT or value < ABSENT:
+            return None
+    return out
+
+
+def columns_from_dicts(
+    forms: Iterable[dict[str, Any]], contest: Contest, source: Source
+) -> FormColumns:
+    choices = tuple(c.id for c in contest.all_choices())
+    columns = FormColumns(contest, source, choices, source.fields)
+    for index, raw in enumerate(forms):
+        plain = isinstance(raw, dict)
+        values = (
+            _plain_values(raw, choices, source.fields, contest.id, source.id) if plain else None
+        )
+        tps = raw.get("tps") if plain else None
+        columns.add(f"form {index + 1}", tps if isinstance(tps, str) else "", values, raw)
+    return columns
