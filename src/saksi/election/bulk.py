@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["Screened", "import_columns", "screen"]
 
 Progress = Callable[[int], None]
-FLUSH_EVERY = 50_000
+BLOCK = 50_000  # forms per fsync and projection write during a bulk import
 
 
 @dataclass
@@ -87,7 +87,7 @@ def screen(state: ElectionState, columns: FormColumns) -> Screened:
     seen: dict[str, str] = {}
     election = state.election_id
     for i in range(n):
-        label, tps = columns.labels[i], columns.tps[i]
+        label, tps = columns.label(i), columns.tps[i]
         if i in columns.broken:
             result.errors.append(f"{label}: {columns.broken[i]}")
             continue
@@ -138,176 +138,199 @@ def import_columns(
     progress: Progress | None = None,
     chunk_size: int = 1000,
 ) -> ImportSummary:
-    """All rows or none: screen everything, then record in chunks of one attestation."""
+    """All rows or none: screen everything, then record in chunks of one attestation.
+
+    Vectorised work runs per block of many chunks; each block ends with an fsync of the
+    record and one write of its projection rows.
+    """
     state = election.state
     screened = screen(state, columns)
     if screened.errors:
         raise refusal(name, screened.errors)
     order = sorted([*screened.fast, *screened.slow])
-    matrix = columns.matrix()
-    applier = _ChunkApplier(election, columns, matrix, signer)
-    recorded = attestations = since_flush = 0
-    for start in range(0, len(order), chunk_size):
-        chunk = order[start : start + chunk_size]
-        applier.apply(
-            [i for i in chunk if i not in screened.slow],
-            [(i, screened.slow[i]) for i in chunk if i in screened.slow],
-        )
-        recorded += len(chunk)
-        attestations += 1
-        since_flush += len(chunk)
-        if since_flush >= FLUSH_EVERY:
-            election.record.sync()
-            election.flush()
-            since_flush = 0
+    applier = _BlockApplier(election, columns, signer)
+    recorded = attestations = 0
+    for start in range(0, len(order), BLOCK):
+        block = order[start : start + BLOCK]
+        attestations += applier.apply(block, screened.slow, chunk_size)
+        recorded += len(block)
+        election.record.sync()
+        election.flush(background=True)
         if progress is not None:
             progress(recorded + screened.duplicates)
-    election.record.sync()
     election.flush()
-    if progress is not None:
-        progress(recorded + screened.duplicates)
     return ImportSummary(recorded, screened.duplicates, attestations)
 
 
-class _ChunkApplier:
-    def __init__(
-        self,
-        election: Election,
-        columns: FormColumns,
-        matrix: npt.NDArray[np.int64],
-        signer: SigningKey,
-    ) -> None:
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    bodies: list[bytes]
+    digests: list[bytes]
+    flag_names: list[str]
+    flags: BoolArray
+    infos: list[Tps]
+    dpt: tuple[IntArray, BoolArray]
+
+
+class _BlockApplier:
+    def __init__(self, election: Election, columns: FormColumns, signer: SigningKey) -> None:
         self.election = election
         self.state = election.state
         self.columns = columns
-        self.matrix = matrix
+        self.matrix = columns.matrix()
         self.signer = signer
-        manifest = election.manifest
-        self.max_dpt = manifest.domestic_tps_max_dpt
+        self.max_dpt = election.manifest.domestic_tps_max_dpt
         self.formatter = PayloadFormatter(
             columns.contest.id, columns.source.id, columns.choices, columns.fields
         )
         self.prefix = hashlib.sha256(signing_prefix(EntryType.RESULT_FORM, election.election_id))
         self.flag_names: dict[bytes, str] = {}
 
-    def _flags(self, row: npt.NDArray[np.bool_]) -> str:
-        key = row.tobytes()
-        name = self.flag_names.get(key)
-        if name is None:
-            name = self.flag_names[key] = ",".join(
-                r for r, on in zip(RULE_IDS, row, strict=True) if on
-            )
-        return name
+    def _flag_names(self, flags: npt.NDArray[np.bool_]) -> list[str]:
+        names = self.flag_names
+        out = []
+        for row in np.packbits(flags, axis=1).tolist():
+            key = bytes(row)
+            name = names.get(key)
+            if name is None:
+                bits = np.unpackbits(np.array(row, dtype=np.uint8))[: len(RULE_IDS)]
+                name = names[key] = ",".join(r for r, on in zip(RULE_IDS, bits, strict=True) if on)
+            out.append(name)
+        return out
 
-    def apply(self, fast: list[int], slow: list[tuple[int, Form]]) -> None:
+    def apply(self, block: list[int], slow: dict[int, Form], chunk_size: int) -> int:
+        """Record one block; returns the number of attestations written."""
         election, state, columns = self.election, self.state, self.columns
         eid = election.election_id
-        source = columns.source.id
+        contest, source = columns.contest.id, columns.source.id
+        fast = [i for i in block if i not in slow]
+        prepared = self._prepare(fast)
+        bodies, digests, flag_names = prepared.bodies, prepared.digests, prepared.flag_names
+        position = dict(zip(fast, range(len(fast)), strict=True))
+        heads = state.heads[(contest, source)]
+        pending = state.pending.forms
+        written = 0
+        for first in range(0, len(block), chunk_size):
+            chunk = block[first : first + chunk_size]
+            chunk_fast = [position[i] for i in chunk if i not in slow]
+            chunk_slow = [slow[i] for i in chunk if i in slow]
+            slow_bodies = [canonical_bytes_ascii_keys(form.payload) for form in chunk_slow]
+            slow_digests = [payload_hash(EntryType.RESULT_FORM, eid, b) for b in slow_bodies]
+            covered = [digests[k] for k in chunk_fast] + slow_digests
+            attestation = self.signer.entry(
+                EntryType.ATTESTATION,
+                eid,
+                {"source": source, "forms": base64.b64encode(b"".join(covered)).decode()},
+            )
+            auth = Auth(attestation=attestation.payload_hash.hex())
+            envelope = Envelope.of(EntryType.RESULT_FORM, eid, auth)
+            encoded = [
+                Envelope.of(EntryType.ATTESTATION, eid, attestation.auth).wrap(
+                    attestation.payload_bytes, EntryType.ATTESTATION
+                )
+            ]
+            start = state.size
+            try:
+                state.apply(attestation, verify=False)
+                seq = start + 1
+                for k in chunk_fast:
+                    tps = columns.tps[fast[k]]
+                    body = bodies[k]
+                    encoded.append(envelope.wrap(body, EntryType.RESULT_FORM))
+                    heads[tps] = seq
+                    pending.append(
+                        (
+                            seq,
+                            digests[k].hex(),
+                            tps,
+                            contest,
+                            source,
+                            None,
+                            start,
+                            None,
+                            body.decode(),
+                            flag_names[k],
+                            1,
+                        )
+                    )
+                    seq += 1
+                state.size = seq
+                state.consume_attestation(auth.attestation or "", covered[: len(chunk_fast)])
+                for form, body, digest in zip(chunk_slow, slow_bodies, slow_digests, strict=True):
+                    encoded.append(envelope.wrap(body, EntryType.RESULT_FORM))
+                    election.remember_form(state.size, form.payload, digest.hex())
+                    state.apply_form(
+                        form.payload, digest, auth, verify=False, form=form, payload_bytes=body
+                    )
+            except RejectedEntry:
+                election.undo(start)
+                raise
+            election.commit(encoded, start, sync=False)
+            written += 1
+        self._tally(fast, prepared)
+        return written
+
+    def _prepare(self, fast: list[int]) -> _Prepared:
+        """Payload bytes, payload hashes and rule flags of the block's plain forms."""
         sub = self.matrix[fast]
         present = sub != ABSENT
-        rows = sub.tolist()
-        tps_ids = [columns.tps[i] for i in fast]
-        patterns = [tuple(p) for p in present.tolist()]
-        bodies = self.formatter.bodies(rows, tps_ids, patterns)
+        tps_ids = [self.columns.tps[i] for i in fast]
+        patterns, kinds = np.unique(present, axis=0, return_inverse=True)
+        bodies = self.formatter.bodies(
+            sub.tolist(), tps_ids, kinds.ravel().tolist(), [tuple(p) for p in patterns.tolist()]
+        )
+        prefix = self.prefix
         digests = []
         for body in bodies:
-            h = self.prefix.copy()
+            h = prefix.copy()
             h.update(body)
             digests.append(h.digest())
-        slow_bodies = [canonical_bytes_ascii_keys(form.payload) for _, form in slow]
-        slow_digests = [payload_hash(EntryType.RESULT_FORM, eid, b) for b in slow_bodies]
-        forms = base64.b64encode(b"".join(digests + slow_digests)).decode()
-        attestation = self.signer.entry(
-            EntryType.ATTESTATION, eid, {"source": source, "forms": forms}
+        infos = [self.state.registry.tps[t] for t in tps_ids]
+        dpt = (
+            np.array([t.dpt or 0 for t in infos], dtype=np.int64),
+            np.array([t.dpt is not None for t in infos], dtype=bool),
         )
-        auth = Auth(attestation=attestation.payload_hash.hex())
-        envelope = Envelope.of(EntryType.RESULT_FORM, eid, auth)
-        encoded = [
-            Envelope.of(EntryType.ATTESTATION, eid, attestation.auth).wrap(
-                attestation.payload_bytes, EntryType.ATTESTATION
-            )
-        ]
-        encoded += [envelope.wrap(b, EntryType.RESULT_FORM) for b in bodies]
-        encoded += [envelope.wrap(b, EntryType.RESULT_FORM) for b in slow_bodies]
-        start = state.size
-        try:
-            state.apply(attestation, verify=False)
-            if fast:
-                self._apply_fast(sub, present, tps_ids, bodies, digests, auth, start)
-            for (_, form), body, digest in zip(slow, slow_bodies, slow_digests, strict=True):
-                election.remember_form(state.size, form.payload, digest.hex())
-                state.apply_form(
-                    form.payload, digest, auth, verify=False, form=form, payload_bytes=body
-                )
-        except RejectedEntry:
-            election.undo(start)
-            raise
-        election.commit(encoded, start, sync=False)
+        domestic = np.array([t.kind is TpsKind.DOMESTIC for t in infos], dtype=bool)
+        votes, fields = self._columns(sub, present)
+        flags = check_rules_columns(
+            votes, fields, domestic=domestic, registry_dpt=dpt, max_dpt=self.max_dpt
+        )
+        return _Prepared(bodies, digests, self._flag_names(flags), flags, infos, dpt)
 
-    def _apply_fast(
-        self,
-        sub: npt.NDArray[np.int64],
-        present: npt.NDArray[np.bool_],
-        tps_ids: list[str],
-        bodies: list[bytes],
-        digests: list[bytes],
-        auth: Auth,
-        attestation_seq: int,
-    ) -> None:
-        state, columns = self.state, self.columns
-        contest, source = columns.contest.id, columns.source.id
-        registry = state.registry
-        infos = [registry.tps[t] for t in tps_ids]
-        nc = len(columns.choices)
+    def _columns(
+        self, sub: npt.NDArray[np.int64], present: npt.NDArray[np.bool_]
+    ) -> tuple[
+        npt.NDArray[np.int64], dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]]
+    ]:
+        nc = len(self.columns.choices)
         votes = np.where(present[:, :nc], sub[:, :nc], 0)
         fields = {
-            name: (sub[:, nc + j], present[:, nc + j]) for j, name in enumerate(columns.fields)
+            name: (sub[:, nc + j], present[:, nc + j]) for j, name in enumerate(self.columns.fields)
         }
-        dpt_present = np.array([t.dpt is not None for t in infos], dtype=bool)
-        dpt_value = np.array([t.dpt or 0 for t in infos], dtype=np.int64)
-        domestic = np.array([t.kind is TpsKind.DOMESTIC for t in infos], dtype=bool)
-        flags = check_rules_columns(
-            votes,
-            fields,
-            domestic=domestic,
-            registry_dpt=(dpt_value, dpt_present),
-            max_dpt=self.max_dpt,
-        )
-        layout = state.tally.layout(contest, source)
-        contributions = layout.contribution_matrix(votes, fields, flags, (dpt_value, dpt_present))
-        # One tally update per desa: forms of a chunk cluster in few desa.
-        desa_index: dict[str, int] = {}
-        groups = np.array([desa_index.setdefault(t.desa, len(desa_index)) for t in infos])
-        totals = np.zeros((len(desa_index), layout.width), dtype=np.int64)
-        np.add.at(totals, groups, contributions)
-        paths = registry.paths
-        for desa, k in desa_index.items():
-            nonzero = np.flatnonzero(totals[k])
-            pairs = list(zip(nonzero.tolist(), totals[k, nonzero].tolist(), strict=True))
-            state.tally.apply(contest, source, paths[desa], pairs, 1)
-        heads = state.heads[(contest, source)]
-        attestation = state.attestations[auth.attestation or ""]
-        seq = attestation_seq + 1
-        pending = state.pending.forms
-        for k, tps in enumerate(tps_ids):
-            heads[tps] = seq
-            attestation.remaining.discard(digests[k])
-            pending.append(
-                (
-                    seq,
-                    digests[k].hex(),
-                    tps,
-                    contest,
-                    source,
-                    None,
-                    attestation_seq,
-                    None,
-                    bodies[k].decode(),
-                    self._flags(flags[k]),
-                    1,
-                )
-            )
-            seq += 1
-        if not attestation.remaining:
-            del state.attestations[auth.attestation or ""]
-        state.size = seq
+        return votes, fields
+
+    def _tally(self, fast: list[int], prepared: _Prepared) -> None:
+        """Add the block's plain forms to the tally, one update per desa."""
+        if not fast:
+            return
+        state, columns = self.state, self.columns
+        contest, source = columns.contest.id, columns.source.id
+        sub = self.matrix[fast]
+        votes, fields = self._columns(sub, sub != ABSENT)
+        shape = state.tally.layout(contest, source)
+        contributions = shape.contribution_matrix(votes, fields, prepared.flags, prepared.dpt)
+        paths = [state.registry.paths[t.desa] for t in prepared.infos]
+        totals: dict[str, list[int]] = {}
+        for depth in range(max(len(p) for p in paths)):
+            index: dict[str, int] = {}
+            groups = np.array([index.setdefault(p[depth], len(index)) for p in paths])
+            order = np.argsort(groups, kind="stable")
+            starts = np.searchsorted(groups[order], np.arange(len(index)))
+            sums = np.add.reduceat(contributions[order], starts, axis=0).tolist()
+            for region, k in index.items():
+                totals[region] = sums[k]
+        state.tally.add_region_totals(contest, source, totals)

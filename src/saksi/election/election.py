@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from saksi.election.bulk import ImportSummary, import_columns
 from saksi.election.folder import ElectionFolder
 from saksi.election.projection import Pending
 from saksi.election.state import ElectionState, FormOutcome
-from saksi.errors import RecordError, RejectedEntry, SaksiError
+from saksi.errors import RecordError, RejectedEntry, SaksiError, StoreError
 from saksi.ingest.columns import columns_from_dicts
 from saksi.keys.ed25519 import SigningKey
 from saksi.log.entry import Entry, EntryType, decode_entry, encode_entry
@@ -64,6 +65,8 @@ class Election:
         self.store = store
         self.record = record
         self._batch: dict[int, tuple[dict[str, Any], str]] = {}
+        self._writer: threading.Thread | None = None
+        self._writer_error: BaseException | None = None
         self.state = self._new_state()
 
     # -- opening -----------------------------------------------------------------
@@ -142,7 +145,10 @@ class Election:
         return election
 
     def close(self) -> None:
-        self.store.close()
+        try:
+            self.wait_for_writer()
+        finally:
+            self.store.close()
         self.record.close()
 
     def __enter__(self) -> Election:
@@ -167,6 +173,7 @@ class Election:
 
     def _load(self, progress: Progress | None, *, verify: bool = False) -> None:
         """Replay the record into memory; rows for entries the store lacks are written."""
+        self.wait_for_writer()
         self.state = state = self._new_state()
         projected = self.store.log_size()
         if projected > len(self.record):
@@ -201,6 +208,7 @@ class Election:
 
     def rebuild(self, progress: Progress | None = None, *, verify: bool = True) -> None:
         """Drop every projection table and rebuild it from the record."""
+        self.wait_for_writer()
         self.store.drop_all()
         self.store.create()
         self._load(progress, verify=verify)
@@ -266,8 +274,28 @@ class Election:
         if sync:
             self.flush()
 
-    def flush(self) -> None:
-        """Write pending projection rows and the record size they reflect."""
+    def wait_for_writer(self) -> None:
+        """Wait until a background projection write has finished; re-raise its failure."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.join()
+        error, self._writer_error = self._writer_error, None
+        if error is not None:
+            raise StoreError(f"writing the projection failed: {error}") from error
+
+    def _write_in_background(self, *args: Any) -> None:
+        try:
+            self.store.write(*args)
+        except BaseException as exc:  # handed to the main thread by wait_for_writer
+            self._writer_error = exc
+
+    def flush(self, *, background: bool = False) -> None:
+        """Write pending projection rows and the record size they reflect.
+
+        With ``background`` the write runs on a thread while the caller goes on (SQLite
+        and psycopg release the GIL inside the database); the next flush waits for it.
+        """
+        self.wait_for_writer()
         state = self.state
         tally_rows = [
             (c, s, r, json.dumps(row, separators=(",", ":")))
@@ -282,8 +310,16 @@ class Election:
         if not pending and not tally_rows and not totals and self.store.log_size() == state.size:
             return
         pending.meta.setdefault("election_id", self.election_id)
-        self.store.write(pending, tally_rows, totals, state.size)
         state.pending = Pending()
+        if background:
+            self._writer = threading.Thread(
+                target=self._write_in_background,
+                args=(pending, tally_rows, totals, state.size),
+                name="saksi-projection-writer",
+            )
+            self._writer.start()
+        else:
+            self.store.write(pending, tally_rows, totals, state.size)
 
     # -- convenience writers -------------------------------------------------------------
 

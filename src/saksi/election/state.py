@@ -265,6 +265,13 @@ class ElectionState:
         if self.emit:
             self.pending.attestations.append((self.size, key, source, signer.key, count))
 
+    def consume_attestation(self, key: str, digests: list[bytes]) -> None:
+        """Mark forms recorded by the bulk path as covered by their attestation."""
+        attestation = self.attestations[key]
+        attestation.remaining.difference_update(digests)
+        if not attestation.remaining:
+            del self.attestations[key]
+
     # -- result forms ----------------------------------------------------------
 
     def check_form(self, raw: dict[str, Any]) -> Form:

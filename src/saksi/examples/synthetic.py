@@ -209,8 +209,22 @@ class AnomalyPlan:
 class SyntheticElection:
     """The registry, the forms per source and one truth entry per planted anomaly.
 
-    Forms are plain dicts in the shape the validator accepts. Truth entries are sorted
-    as :func:`write_truth` writes them.
+    Forms are plain dicts in the shape the validator accepts. The witness and crowd copies
+    of one TPS share their inner ``votes`` and ``fields`` dicts, which saves some 350 MB
+    nationally: copy a form before changing it. Truth entries are sorted as
+    :func:`write_truth` writes them.
+
+    Truth entries by kind (``ANOMALY_KINDS``); per-form ones name ``tps`` and ``source``:
+
+    - extra_digit, total_in_candidate: ``field`` ("01".."03" or a field name), ``true``,
+      ``planted``;
+    - swapped_fields: the same, plus ``swapped_with``, which now holds ``true``;
+    - inflated_turnout: ``field`` "pengguna_hak_pilih", ``true``, ``planted``, the ``pair``
+      given the ``added`` ballots, and ``changes`` {name: [true, planted]} for every
+      number that moved;
+    - missing_forms: no more;
+    - source_disagreements: ``field``, ``official``, ``planted``;
+    - fixed_share: ``region`` (a kabupaten/kota) and ``share`` instead of tps/source.
     """
 
     desas: list[DesaRecord]

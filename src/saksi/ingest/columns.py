@@ -32,19 +32,22 @@ class FormColumns:
     source: Source
     choices: tuple[str, ...]
     fields: tuple[str, ...]
+    label_format: str = "form {}"  # how an error names a row: its CSV line or position
+    label_offset: int = 1
     tps: list[str] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)  # where each row came from, for errors
     rows: list[list[int]] = field(default_factory=list)
     odd: dict[int, dict[str, Any]] = field(default_factory=dict)  # row -> raw form
     broken: dict[int, str] = field(default_factory=dict)  # row -> why it cannot be read
 
-    def add(self, label: str, tps: str, values: list[int] | None, raw: Any = None) -> None:
+    def label(self, index: int) -> str:
+        return self.label_format.format(index + self.label_offset)
+
+    def add(self, tps: str, values: list[int] | None, raw: Any = None) -> None:
         """Add a row; ``values`` None marks a row only the per-form validator can judge."""
         if values is None:
             self.odd[len(self.tps)] = raw if isinstance(raw, dict) else {"form": raw}
             values = [ABSENT] * (len(self.choices) + len(self.fields))
         self.tps.append(tps)
-        self.labels.append(label)
         self.rows.append(values)
 
     def __len__(self) -> int:
@@ -102,11 +105,11 @@ def columns_from_dicts(
 ) -> FormColumns:
     choices = tuple(c.id for c in contest.all_choices())
     columns = FormColumns(contest, source, choices, source.fields)
-    for index, raw in enumerate(forms):
+    for raw in forms:
         plain = isinstance(raw, dict)
         values = (
             _plain_values(raw, choices, source.fields, contest.id, source.id) if plain else None
         )
         tps = raw.get("tps") if plain else None
-        columns.add(f"form {index + 1}", tps if isinstance(tps, str) else "", values, raw)
+        columns.add(tps if isinstance(tps, str) else "", values, raw)
     return columns

@@ -7,6 +7,7 @@ of the source's form fields by name. An empty cell is an absent field (null, not
 from __future__ import annotations
 
 import csv
+import operator
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -169,23 +170,33 @@ def columns_from_csv(path: Path, manifest: Manifest, contest: Contest, source: s
             manifest.source_by_id[source],
             tuple(c.id for c in contest.all_choices()),
             manifest.source_by_id[source].fields,
+            label_format="line {}",
+            label_offset=2,
         )
         order = [*columns.choices, *columns.fields]
         where = {name: header.index(column) for column, (_, name) in mapping.items()}
-        picks = [where.get(name) for name in order]
-        tps_col = header.index("tps_id")
         width = len(header)
-        for line, row in enumerate(reader, start=2):
-            label = f"line {line}"
+        # A column the file lacks reads an empty cell appended at index ``width``.
+        picks = [where.get(name, width) for name in order]
+        getter = operator.itemgetter(*picks, width)  # the extra pick keeps a tuple result
+        tps_col = header.index("tps_id")
+        for row in reader:
             if len(row) != width:
                 columns.broken[len(columns)] = f"{len(row)} cells where the header has {width}"
-                columns.add(label, "", None, {})
+                columns.add("", None, {})
                 continue
-            cells = ["" if i is None else row[i].strip() for i in picks]
+            row.append("")
+            cells = getter(row)[:-1]
             joined = "".join(cells)
             values: list[int] | None = None
+            if not (joined.isdigit() and joined.isascii()):
+                cells = tuple(c.strip() for c in cells)
+                joined = "".join(cells)
             if joined.isdigit() and joined.isascii():
-                values = [ABSENT if c == "" else int(c) for c in cells]
+                if "" in cells:
+                    values = [ABSENT if c == "" else int(c) for c in cells]
+                else:
+                    values = list(map(int, cells))
                 if max(values) > MAX_COUNT:
                     values = None
             elif joined == "":
@@ -210,5 +221,5 @@ def columns_from_csv(path: Path, manifest: Manifest, contest: Contest, source: s
                     "votes": votes,
                     "fields": fields,
                 }
-            columns.add(label, tps, values, raw)
+            columns.add(tps, values, raw)
     return columns

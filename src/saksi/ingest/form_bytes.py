@@ -67,13 +67,17 @@ class PayloadFormatter:
         return text.encode()
 
     def bodies(
-        self, rows: list[list[Any]], tps: Sequence[str], patterns: Sequence[tuple[bool, ...]]
+        self,
+        rows: list[list[Any]],
+        tps: Sequence[str],
+        kinds: Sequence[int],
+        patterns: Sequence[tuple[bool, ...]],
     ) -> list[bytes]:
-        """Payload bytes of many forms; ``patterns`` says which values each one has."""
+        """Payload bytes of many forms; form i has the values marked in patterns[kinds[i]]."""
+        found = [self._template(p) for p in patterns]
         out = []
-        templates = self._templates
-        for values, tps_id, key in zip(rows, tps, patterns, strict=True):
-            found = templates.get(key) or self._template(key)
+        for values, tps_id, kind in zip(rows, tps, kinds, strict=True):
+            template, getter = found[kind]
             values.append(encode_basestring(tps_id))
-            out.append((found[0] % found[1](values)).encode())
+            out.append((template % getter(values)).encode())
         return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from saksi.election.bulk import ImportSummary, import_columns
+from saksi.election.bulk import ImportSummary, import_columns, refusal, screen
 from saksi.election.election import Election
 from saksi.ingest.csv_import import columns_from_csv, resolve_contest
 
@@ -24,5 +24,10 @@ def import_results_file(
     manifest = election.manifest
     chosen = resolve_contest(manifest, contest)
     columns = columns_from_csv(path, manifest, chosen, source)
+    if not election.folder.key_path("importer", source).exists():
+        # Enrolling the importer key is itself a record entry: refuse a bad file first.
+        errors = screen(election.state, columns).errors
+        if errors:
+            raise refusal(path.name, errors)
     signer = election.importer_key(source)
     return import_columns(election, columns, signer, name=path.name, progress=progress)

@@ -33,7 +33,10 @@ class SqliteStore(Store):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.description = f"SQLite {path}"
         try:
-            self.connection = sqlite3.connect(path, isolation_level="DEFERRED")
+            # The election's projection writer thread may use it; never two at once.
+            self.connection = sqlite3.connect(
+                path, isolation_level="DEFERRED", check_same_thread=False
+            )
             for pragma in PRAGMAS:
                 self.connection.execute(pragma)
         except sqlite3.Error as exc:

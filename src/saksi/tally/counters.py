@@ -174,6 +174,24 @@ class Tally:
                 row[index] -= value
         return len(path)
 
+    def add_region_totals(self, contest: str, source: str, totals: dict[str, list[int]]) -> None:
+        """Add already aggregated counts to whole regions (bulk import: one add per region)."""
+        self.settle()  # earlier per-form additions must reach the ancestors first
+        key = (contest, source)
+        rows = self.rows[key]
+        width = self.layouts[key].width
+        dirty = self._dirty
+        for region, counts in totals.items():
+            row = rows.get(region)
+            if row is None:
+                rows[region] = list(counts)
+            else:
+                for index, value in enumerate(counts):
+                    if value:
+                        row[index] += value
+            assert len(rows[region]) == width
+            dirty.add((contest, source, region))
+
     def settle(self) -> None:
         """Carry every touched desa's net change up to its ancestors."""
         dirty = self._dirty
