@@ -10,6 +10,7 @@ by replaying the record through the per-form path.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,17 +85,18 @@ def screen(state: ElectionState, columns: FormColumns) -> Screened:
     if required:
         suspect |= (matrix[:, required] == ABSENT).any(axis=1)
     heads = state.heads.get((columns.contest.id, columns.source.id), {})
-    seen: dict[str, str] = {}
+    seen: dict[str, int] = {}
     election = state.election_id
+    label = columns.label
     for i in range(n):
-        label, tps = columns.label(i), columns.tps[i]
+        tps = columns.tps[i]
         if i in columns.broken:
-            result.errors.append(f"{label}: {columns.broken[i]}")
+            result.errors.append(f"{label(i)}: {columns.broken[i]}")
             continue
         if tps in seen and tps:
-            result.errors.append(f"{label}: TPS {tps} already appears in {seen[tps]}")
+            result.errors.append(f"{label(i)}: TPS {tps} already appears in {label(seen[tps])}")
             continue
-        seen[tps] = label
+        seen[tps] = i
         if not suspect[i] and tps not in heads:
             result.fast.append(i)
             continue
@@ -107,7 +109,7 @@ def screen(state: ElectionState, columns: FormColumns) -> Screened:
                 result.duplicates += 1
                 continue
         except RejectedEntry as exc:
-            result.errors.append(f"{label}: {exc}")
+            result.errors.append(f"{label(i)}: {exc}")
             continue
         result.slow[i] = form
     return result
@@ -137,14 +139,37 @@ def import_columns(
     name: str = "import",
     progress: Progress | None = None,
     chunk_size: int = 1000,
+    screened: Screened | None = None,
 ) -> ImportSummary:
     """All rows or none: screen everything, then record in chunks of one attestation.
+
+    ``screened`` is the result of ``screen`` when the caller ran it already.
 
     Vectorised work runs per block of many chunks; each block ends with an fsync of the
     record and one write of its projection rows.
     """
-    state = election.state
-    screened = screen(state, columns)
+    # The import allocates millions of objects and creates no cycles: full collections
+    # would only rescan the whole registry again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if screened is None:
+            screened = screen(election.state, columns)
+        return _import(election, columns, signer, name, progress, chunk_size, screened)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _import(
+    election: Election,
+    columns: FormColumns,
+    signer: SigningKey,
+    name: str,
+    progress: Progress | None,
+    chunk_size: int,
+    screened: Screened,
+) -> ImportSummary:
     if screened.errors:
         raise refusal(name, screened.errors)
     order = sorted([*screened.fast, *screened.slow])
@@ -160,6 +185,26 @@ def import_columns(
             progress(recorded + screened.duplicates)
     election.flush()
     return ImportSummary(recorded, screened.duplicates, attestations)
+
+
+def _patterns(present: npt.NDArray[np.bool_]) -> tuple[list[tuple[bool, ...]], list[int]]:
+    """The distinct rows of ``present`` and, per row, the index of its pattern.
+
+    Rows are packed to bytes first: NumPy's unique over a 2-D boolean axis is slow.
+    """
+    width = present.shape[1]
+    packed = np.ascontiguousarray(np.packbits(present, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    distinct, kinds = np.unique(keys, return_inverse=True)
+    patterns = [
+        tuple(
+            np.unpackbits(np.frombuffer(key.tobytes(), dtype=np.uint8))[:width]
+            .astype(bool)
+            .tolist()
+        )
+        for key in distinct
+    ]
+    return patterns, kinds.ravel().tolist()
 
 
 IntArray = npt.NDArray[np.int64]
@@ -279,10 +324,8 @@ class _BlockApplier:
         sub = self.matrix[fast]
         present = sub != ABSENT
         tps_ids = [self.columns.tps[i] for i in fast]
-        patterns, kinds = np.unique(present, axis=0, return_inverse=True)
-        bodies = self.formatter.bodies(
-            sub.tolist(), tps_ids, kinds.ravel().tolist(), [tuple(p) for p in patterns.tolist()]
-        )
+        patterns, kinds = _patterns(present)
+        bodies = self.formatter.bodies(sub.tolist(), tps_ids, kinds, patterns)
         prefix = self.prefix
         digests = []
         for body in bodies:

@@ -24,9 +24,16 @@ _PLAIN_KEYS = frozenset({"tps", "contest", "source", "votes", "fields"})
 ABSENT = -1  # marks an absent cell; real counts are never negative
 
 
+_BLOCK = 65_536
+
+
 @dataclass
 class FormColumns:
-    """Forms of one contest and source: ``values`` holds choices, then fields."""
+    """Forms of one contest and source; each row holds the choices' votes, then the fields.
+
+    Rows are packed into NumPy blocks as they arrive, so a national import holds its
+    numbers as 8-byte integers rather than as Python objects.
+    """
 
     contest: Contest
     source: Source
@@ -35,9 +42,15 @@ class FormColumns:
     label_format: str = "form {}"  # how an error names a row: its CSV line or position
     label_offset: int = 1
     tps: list[str] = field(default_factory=list)
-    rows: list[list[int]] = field(default_factory=list)
     odd: dict[int, dict[str, Any]] = field(default_factory=dict)  # row -> raw form
     broken: dict[int, str] = field(default_factory=dict)  # row -> why it cannot be read
+    _rows: list[list[int]] = field(default_factory=list)
+    _blocks: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    _matrix: npt.NDArray[np.int64] | None = None
+
+    @property
+    def width(self) -> int:
+        return len(self.choices) + len(self.fields)
 
     def label(self, index: int) -> str:
         return self.label_format.format(index + self.label_offset)
@@ -46,19 +59,40 @@ class FormColumns:
         """Add a row; ``values`` None marks a row only the per-form validator can judge."""
         if values is None:
             self.odd[len(self.tps)] = raw if isinstance(raw, dict) else {"form": raw}
-            values = [ABSENT] * (len(self.choices) + len(self.fields))
+            values = [ABSENT] * self.width
         self.tps.append(tps)
-        self.rows.append(values)
+        self._rows.append(values)
+        self._matrix = None
+        if len(self._rows) >= _BLOCK:
+            self._pack()
+
+    def _pack(self) -> None:
+        if self._rows:
+            block = np.array(self._rows, dtype=np.int64).reshape(len(self._rows), self.width)
+            self._blocks.append(block)
+            self._rows = []
 
     def __len__(self) -> int:
         return len(self.tps)
+
+    def matrix(self) -> npt.NDArray[np.int64]:
+        """All rows as one (forms x values) array; -1 marks an absent value."""
+        if self._matrix is None:
+            self._pack()
+            self._blocks = [
+                np.concatenate(self._blocks)
+                if self._blocks
+                else np.zeros((0, self.width), dtype=np.int64)
+            ]
+            self._matrix = self._blocks[0]
+        return self._matrix
 
     def raw(self, index: int) -> dict[str, Any]:
         """The row as a form payload, for the per-form validator."""
         odd = self.odd.get(index)
         if odd is not None:
             return odd
-        values = self.rows[index]
+        values = self.matrix()[index].tolist()
         width = len(self.choices)
         return {
             "tps": self.tps[index],
@@ -69,10 +103,6 @@ class FormColumns:
                 f: v for f, v in zip(self.fields, values[width:], strict=True) if v != ABSENT
             },
         }
-
-    def matrix(self) -> npt.NDArray[np.int64]:
-        width = len(self.choices) + len(self.fields)
-        return np.array(self.rows, dtype=np.int64).reshape(len(self.rows), width)
 
 
 def _plain_values(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import operator
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ __all__ = [
     "columns_from_csv",
     "read_results_csv",
     "resolve_contest",
+    "write_results_csv",
 ]
 
 MAX_ERRORS_SHOWN = 20
@@ -223,3 +224,24 @@ def columns_from_csv(path: Path, manifest: Manifest, contest: Contest, source: s
                 }
             columns.add(tps, values, raw)
     return columns
+
+
+def write_results_csv(
+    forms: Iterable[dict[str, Any]], path: Path, choices: Sequence[str], fields: Sequence[str]
+) -> int:
+    """Write forms in the format ``columns_from_csv`` reads; absent values stay empty."""
+    count = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["tps_id", *(f"paslon_{c}" for c in choices), *fields])
+        for form in forms:
+            votes, values = form["votes"], form.get("fields", {})
+            writer.writerow(
+                [
+                    form["tps"],
+                    *(votes.get(c, "") for c in choices),
+                    *(values.get(f, "") for f in fields),
+                ]
+            )
+            count += 1
+    return count

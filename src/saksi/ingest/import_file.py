@@ -24,10 +24,11 @@ def import_results_file(
     manifest = election.manifest
     chosen = resolve_contest(manifest, contest)
     columns = columns_from_csv(path, manifest, chosen, source)
-    if not election.folder.key_path("importer", source).exists():
-        # Enrolling the importer key is itself a record entry: refuse a bad file first.
-        errors = screen(election.state, columns).errors
-        if errors:
-            raise refusal(path.name, errors)
+    # Enrolling the importer key is itself a record entry: refuse a bad file first.
+    screened = screen(election.state, columns)
+    if screened.errors:
+        raise refusal(path.name, screened.errors)
     signer = election.importer_key(source)
-    return import_columns(election, columns, signer, name=path.name, progress=progress)
+    return import_columns(
+        election, columns, signer, name=path.name, progress=progress, screened=screened
+    )
