@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from rich.markup import escape
@@ -93,7 +94,8 @@ def results() -> None:
 @click.option("--contest", default=None, help="Contest id; optional when there is one.")
 def results_import(election_dir: Path, csv_file: Path, source: str, contest: str | None) -> None:
     """Import a results CSV as one source, under batch attestations. All rows or none."""
-    rows = sum(1 for _ in csv_file.open(encoding="utf-8")) - 1
+    with csv_file.open("rb") as handle:
+        rows = max(sum(1 for _ in handle) - 1, 0)
     with Election.open(election_dir) as election, progress_bar(f"import {source}", rows) as update:
         summary = import_results_file(
             election, csv_file, source=source, contest=contest, progress=update
@@ -258,6 +260,15 @@ def example_synthetic(
 cli.add_command(demo)
 
 
+def _error(message: str) -> NoReturn:
+    # The message is the user's own words: escape it, and never wrap it, so that it
+    # stays one greppable line even when stderr is not a terminal.
+    console.print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True
+    )
+    sys.exit(1)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
@@ -268,12 +279,11 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except SaksiError as exc:
-        # The message is the user's own words: escape it, and never wrap it, so that it
-        # stays one greppable line even when stderr is not a terminal.
-        console.print(
-            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True
-        )
-        sys.exit(1)
+        _error(str(exc))
+    except UnicodeDecodeError as exc:
+        # Every input (manifest, registry, results) is read as UTF-8; a spreadsheet
+        # saved in another encoding is a user mistake, not a crash.
+        _error(f"an input file is not UTF-8 text ({exc.reason}); save it as UTF-8 and try again")
     except KeyboardInterrupt:
         console.print("interrupted")
         sys.exit(130)

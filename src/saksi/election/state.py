@@ -8,6 +8,7 @@ so a refused entry leaves the state as it was.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import re
 from collections.abc import Callable
@@ -139,14 +140,15 @@ class ElectionState:
         payload = entry.payload
         if payload.get("part") == "election" and payload.get("id") != self.election_id:
             raise RejectedEntry(f"the manifest is for election {payload.get('id')}")
+        trial = copy.deepcopy(self._manifest_builder)  # keep the state untouched if refused
         try:
-            self._manifest_builder.add(payload)
-            complete = self._manifest_builder.complete()
-            manifest = self._manifest_builder.build() if complete else None
+            trial.add(payload)
+            manifest = trial.build() if trial.complete() else None
         except SaksiError as exc:
             raise RejectedEntry(str(exc)) from exc
         except (KeyError, TypeError, ValueError) as exc:
             raise RejectedEntry(f"malformed manifest entry: {exc}") from exc
+        self._manifest_builder = trial
         if manifest is not None:
             self._install_manifest(manifest)
 
@@ -201,6 +203,8 @@ class ElectionState:
 
     def _keys_register(self, entry: Entry, signer: KeyInfo) -> None:
         items = self.authority.parse_new_keys(entry.payload, signer)
+        if self.manifest is None:
+            raise RejectedEntry("keys are registered after the manifest names the sources")
         if self.manifest is not None:
             for item in items:
                 source = item.get("source")
@@ -229,7 +233,7 @@ class ElectionState:
         if not isinstance(basis, str) or not basis.strip():
             raise RejectedEntry("a decision must state its legal basis")
         if not isinstance(acts_on, list) or not all(
-            isinstance(h, str) and _HEX64.match(h) for h in acts_on
+            isinstance(h, str) and _HEX64.fullmatch(h) for h in acts_on
         ):
             raise RejectedEntry("a decision must list the hashes of the entries it acts on")
         if self.emit:
@@ -246,7 +250,9 @@ class ElectionState:
             or not isinstance(source, str)
         ):
             raise RejectedEntry("an attestation holds a source and the hashes of its forms")
-        if signer.role not in (Role.IMPORTER, Role.SUBMITTER) or signer.source != source:
+        # Only importers attest: a submitter's key is bound to its TPS, which a batch
+        # signature would bypass.
+        if signer.role is not Role.IMPORTER or signer.source != source:
             raise RejectedEntry(f"key is not an importer of source {source}; it cannot attest")
         try:
             raw = base64.b64decode(forms, validate=True)

@@ -129,12 +129,12 @@ def validate_form(
     if not isinstance(photos_raw, list) or len(photos_raw) > MAX_PHOTOS:
         raise RejectedEntry(f"{where}: 'photos' must list at most {MAX_PHOTOS} SHA-256 hashes")
     for photo in photos_raw:
-        if not isinstance(photo, str) or not _HEX64.match(photo):
+        if not isinstance(photo, str) or not _HEX64.fullmatch(photo):
             raise RejectedEntry(f"{where}: photo hash {photo!r} is not 64 lowercase hex digits")
     if len(set(photos_raw)) != len(photos_raw):
         raise RejectedEntry(f"{where}: the same photo is listed twice")
     replaces = raw.get("replaces")
-    if replaces is not None and (not isinstance(replaces, str) or not _HEX64.match(replaces)):
+    if replaces is not None and (not isinstance(replaces, str) or not _HEX64.fullmatch(replaces)):
         raise RejectedEntry(f"{where}: 'replaces' must be the 64-hex hash of a form version")
 
     payload: dict[str, Any] = {

@@ -43,7 +43,11 @@ class Record:
                 raise RecordError(f"no record at {path}")
             self._fd = os.open(path, os.O_RDONLY)
         self._offsets = array("Q")
-        self._end = self._scan()
+        try:
+            self._end = self._scan()
+        except BaseException:
+            os.close(self._fd)
+            raise
 
     def _scan(self) -> int:
         data = self._read_range(0, os.fstat(self._fd).st_size)
@@ -56,6 +60,13 @@ class Record:
             offsets.append(pos)
             pos += _PREFIX + length
         if pos != total:
+            if data[pos : pos + _PREFIX] == b"\0\0" and data[pos:].strip(b"\0"):
+                # A zero length with data after it is damage, not a torn append: cutting
+                # there would drop acknowledged entries.
+                raise RecordError(
+                    f"the record {self.path} is damaged at byte {pos} (entry {len(offsets)}); "
+                    "restore it from a mirror"
+                )
             if not self.writable:
                 return pos
             # A torn final write: it was never fsync'd, so never acknowledged.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from saksi.errors import ManifestError
+from saksi.ingest.fields import FIELDS
 from saksi.manifest.model import (
     Choice,
     Contest,
@@ -94,8 +95,19 @@ class ManifestBuilder:
             if part == "election":
                 if self._election is not None:
                     raise ManifestError("the manifest's election entry appears twice")
+                for source in payload["sources"]:
+                    SourceKind(source["kind"])
+                    unknown = [f for f in source["fields"] if f not in FIELDS]
+                    if unknown or not set(source["required"]) <= set(source["fields"]):
+                        raise ManifestError(f"source {source['id']} has bad form fields")
+                if type(payload["contests"]) is not int:
+                    raise ManifestError("the manifest's contest count must be an integer")
                 self._election = payload
             elif part == "contest":
+                ContestKind(payload["kind"])
+                _choices(payload["choices"])
+                if payload["id"] in self._dapils:
+                    raise ManifestError(f"contest {payload['id']} appears twice")
                 self._contests.append(payload)
                 self._dapils[payload["id"]] = []
             elif part == "dapil":
@@ -113,6 +125,8 @@ class ManifestBuilder:
                 raise ManifestError(f"unknown manifest part {part!r}")
         except (KeyError, TypeError) as exc:
             raise ManifestError(f"manifest {part} entry is missing {exc}") from exc
+        except ValueError as exc:
+            raise ManifestError(f"manifest {part} entry: {exc}") from exc
 
     def complete(self) -> bool:
         return (
@@ -135,6 +149,9 @@ class ManifestBuilder:
             )
             for c in self._contests
         )
+        unknown = [f for s in election["sources"] for f in s["fields"] if f not in FIELDS]
+        if unknown:
+            raise ManifestError(f"the manifest names unknown form field(s) {', '.join(unknown)}")
         sources = tuple(
             Source(
                 s["id"], s["name"], SourceKind(s["kind"]), tuple(s["fields"]), tuple(s["required"])
