@@ -13,6 +13,7 @@ import base64
 import gc
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,14 @@ from saksi.ingest.csv_import import MAX_ERRORS_SHOWN
 from saksi.ingest.form_bytes import PayloadFormatter
 from saksi.ingest.rules import RULE_IDS, check_rules_columns
 from saksi.ingest.validate import Form, ballot_for
-from saksi.log.entry import Auth, EntryType, Envelope, payload_hash, signing_prefix
+from saksi.log.entry import (
+    MAX_ENTRY_BYTES,
+    Auth,
+    EntryType,
+    Envelope,
+    payload_hash,
+    signing_prefix,
+)
 from saksi.registry.model import Tps, TpsKind
 
 if TYPE_CHECKING:
@@ -140,6 +148,7 @@ def import_columns(
     progress: Progress | None = None,
     chunk_size: int = 1000,
     screened: Screened | None = None,
+    pool: Executor | None = None,
 ) -> ImportSummary:
     """All rows or none: screen everything, then record in chunks of one attestation.
 
@@ -155,7 +164,7 @@ def import_columns(
     try:
         if screened is None:
             screened = screen(election.state, columns)
-        return _import(election, columns, signer, name, progress, chunk_size, screened)
+        return _import(election, columns, signer, name, progress, chunk_size, screened, pool)
     finally:
         if collecting:
             gc.enable()
@@ -169,15 +178,30 @@ def _import(
     progress: Progress | None,
     chunk_size: int,
     screened: Screened,
+    pool: Executor | None,
 ) -> ImportSummary:
     if screened.errors:
         raise refusal(name, screened.errors)
     order = sorted([*screened.fast, *screened.slow])
     applier = _BlockApplier(election, columns, signer)
+    blocks = [order[start : start + BLOCK] for start in range(0, len(order), BLOCK)]
+    fast = [[i for i in block if i not in screened.slow] for block in blocks]
+    # Payload bytes and hashes are pure work: worker processes make them ahead.
+    payloads: list[Future[tuple[list[bytes], list[bytes]]] | None] = [None] * len(blocks)
+
+    def ask(k: int) -> None:
+        if pool is not None and k < len(blocks):
+            payloads[k] = pool.submit(_payloads, *applier.payload_job(fast[k]))
+
+    ask(0)
+    ask(1)
     recorded = attestations = 0
-    for start in range(0, len(order), BLOCK):
-        block = order[start : start + BLOCK]
-        attestations += applier.apply(block, screened.slow, chunk_size)
+    for k, block in enumerate(blocks):
+        ask(k + 2)
+        future = payloads[k]
+        made = future.result() if future is not None else _payloads(*applier.payload_job(fast[k]))
+        payloads[k] = None
+        attestations += applier.apply(block, fast[k], made, screened.slow, chunk_size)
         recorded += len(block)
         election.record.sync()
         election.flush(background=True)
@@ -212,6 +236,37 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)
+class _PayloadSpec:
+    contest: str
+    source: str
+    choices: tuple[str, ...]
+    fields: tuple[str, ...]
+
+
+_formatters: dict[_PayloadSpec, PayloadFormatter] = {}
+
+
+def _payloads(
+    spec: _PayloadSpec, prefix: bytes, sub: IntArray, tps_ids: list[str]
+) -> tuple[list[bytes], list[bytes]]:
+    """Canonical payload bytes and payload hashes of plain forms (may run in a worker)."""
+    formatter = _formatters.get(spec)
+    if formatter is None:
+        formatter = _formatters[spec] = PayloadFormatter(
+            spec.contest, spec.source, spec.choices, spec.fields
+        )
+    patterns, kinds = _patterns(sub != ABSENT)
+    bodies = formatter.bodies(sub.tolist(), tps_ids, kinds, patterns)
+    base = hashlib.sha256(prefix)
+    digests = []
+    for body in bodies:
+        h = base.copy()
+        h.update(body)
+        digests.append(h.digest())
+    return bodies, digests
+
+
+@dataclass(frozen=True, slots=True)
 class _Prepared:
     bodies: list[bytes]
     digests: list[bytes]
@@ -229,36 +284,47 @@ class _BlockApplier:
         self.matrix = columns.matrix()
         self.signer = signer
         self.max_dpt = election.manifest.domestic_tps_max_dpt
-        self.formatter = PayloadFormatter(
-            columns.contest.id, columns.source.id, columns.choices, columns.fields
-        )
-        self.prefix = hashlib.sha256(signing_prefix(EntryType.RESULT_FORM, election.election_id))
-        self.flag_names: dict[bytes, str] = {}
+        self.prefix_bytes = signing_prefix(EntryType.RESULT_FORM, election.election_id)
+        self.flag_names: dict[int, str] = {}
 
     def _flag_names(self, flags: npt.NDArray[np.bool_]) -> list[str]:
+        """The comma-joined rule ids each row breaks, as the projection stores them."""
+        codes = (flags.astype(np.int64) << np.arange(len(RULE_IDS), dtype=np.int64)).sum(axis=1)
         names = self.flag_names
-        out = []
-        for row in np.packbits(flags, axis=1).tolist():
-            key = bytes(row)
-            name = names.get(key)
-            if name is None:
-                bits = np.unpackbits(np.array(row, dtype=np.uint8))[: len(RULE_IDS)]
-                name = names[key] = ",".join(r for r, on in zip(RULE_IDS, bits, strict=True) if on)
-            out.append(name)
-        return out
+        for code in set(codes.tolist()) - names.keys():
+            names[code] = ",".join(r for bit, r in enumerate(RULE_IDS) if code >> bit & 1)
+        return [names[code] for code in codes.tolist()]
 
-    def apply(self, block: list[int], slow: dict[int, Form], chunk_size: int) -> int:
+    def payload_job(self, fast: list[int]) -> tuple[_PayloadSpec, bytes, IntArray, list[str]]:
+        """Arguments of ``_payloads`` for the plain forms of one block."""
+        columns = self.columns
+        spec = _PayloadSpec(columns.contest.id, columns.source.id, columns.choices, columns.fields)
+        return spec, self.prefix_bytes, self.matrix[fast], [columns.tps[i] for i in fast]
+
+    def apply(
+        self,
+        block: list[int],
+        fast: list[int],
+        payloads: tuple[list[bytes], list[bytes]],
+        slow: dict[int, Form],
+        chunk_size: int,
+    ) -> int:
         """Record one block; returns the number of attestations written."""
         election, state, columns = self.election, self.state, self.columns
         eid = election.election_id
         contest, source = columns.contest.id, columns.source.id
-        fast = [i for i in block if i not in slow]
-        prepared = self._prepare(fast)
+        prepared = self._prepare(fast, payloads)
+        longest = max(map(len, prepared.bodies), default=0)
+        if longest + 512 > MAX_ENTRY_BYTES:  # plain forms are tiny; an envelope adds < 512
+            raise RejectedEntry(f"a form of {longest} bytes is too large for one entry")
         bodies, digests, flag_names = prepared.bodies, prepared.digests, prepared.flag_names
         position = dict(zip(fast, range(len(fast)), strict=True))
         heads = state.heads[(contest, source)]
         pending = state.pending.forms
         written = 0
+        # The block goes to the record in one write: one system call, not one per chunk.
+        encoded: list[bytes] = []
+        block_start = state.size
         for first in range(0, len(block), chunk_size):
             chunk = block[first : first + chunk_size]
             chunk_fast = [position[i] for i in chunk if i not in slow]
@@ -273,19 +339,20 @@ class _BlockApplier:
             )
             auth = Auth(attestation=attestation.payload_hash.hex())
             envelope = Envelope.of(EntryType.RESULT_FORM, eid, auth)
-            encoded = [
+            encoded.append(
                 Envelope.of(EntryType.ATTESTATION, eid, attestation.auth).wrap(
                     attestation.payload_bytes, EntryType.ATTESTATION
                 )
-            ]
+            )
             start = state.size
             try:
                 state.apply(attestation, verify=False)
                 seq = start + 1
+                head, tail = envelope.head, envelope.tail
                 for k in chunk_fast:
                     tps = columns.tps[fast[k]]
                     body = bodies[k]
-                    encoded.append(envelope.wrap(body, EntryType.RESULT_FORM))
+                    encoded.append(head + body + tail)  # size checked per block below
                     heads[tps] = seq
                     pending.append(
                         (
@@ -312,26 +379,19 @@ class _BlockApplier:
                         form.payload, digest, auth, verify=False, form=form, payload_bytes=body
                     )
             except RejectedEntry:
-                election.undo(start)
+                election.undo(block_start)
                 raise
-            election.commit(encoded, start, sync=False)
             written += 1
+        election.commit(encoded, block_start, sync=False)
         self._tally(fast, prepared)
         return written
 
-    def _prepare(self, fast: list[int]) -> _Prepared:
-        """Payload bytes, payload hashes and rule flags of the block's plain forms."""
+    def _prepare(self, fast: list[int], payloads: tuple[list[bytes], list[bytes]]) -> _Prepared:
+        """Rule flags of the block's plain forms, beside their payload bytes and hashes."""
+        bodies, digests = payloads
         sub = self.matrix[fast]
         present = sub != ABSENT
         tps_ids = [self.columns.tps[i] for i in fast]
-        patterns, kinds = _patterns(present)
-        bodies = self.formatter.bodies(sub.tolist(), tps_ids, kinds, patterns)
-        prefix = self.prefix
-        digests = []
-        for body in bodies:
-            h = prefix.copy()
-            h.update(body)
-            digests.append(h.digest())
         infos = [self.state.registry.tps[t] for t in tps_ids]
         dpt = (
             np.array([t.dpt or 0 for t in infos], dtype=np.int64),
@@ -366,14 +426,20 @@ class _BlockApplier:
         votes, fields = self._columns(sub, sub != ABSENT)
         shape = state.tally.layout(contest, source)
         contributions = shape.contribution_matrix(votes, fields, prepared.flags, prepared.dpt)
-        paths = [state.registry.paths[t.desa] for t in prepared.infos]
+        # Sum per desa over the forms, then climb the tree over the (few) regions.
+        regions = state.registry.regions
+        keys = [t.desa for t in prepared.infos]
+        sums = contributions
         totals: dict[str, list[int]] = {}
-        for depth in range(max(len(p) for p in paths)):
+        while keys:
             index: dict[str, int] = {}
-            groups = np.array([index.setdefault(p[depth], len(index)) for p in paths])
+            groups = np.array([index.setdefault(k, len(index)) for k in keys])
             order = np.argsort(groups, kind="stable")
             starts = np.searchsorted(groups[order], np.arange(len(index)))
-            sums = np.add.reduceat(contributions[order], starts, axis=0).tolist()
-            for region, k in index.items():
-                totals[region] = sums[k]
+            sums = np.add.reduceat(sums[order], starts, axis=0)
+            totals.update(zip(index, sums.tolist(), strict=True))
+            parents = [regions[k].parent for k in index]
+            if parents[0] is None:
+                break
+            keys = [p for p in parents if p is not None]
         state.tally.add_region_totals(contest, source, totals)

@@ -66,6 +66,22 @@ class FormColumns:
         if len(self._rows) >= _BLOCK:
             self._pack()
 
+    def extend(
+        self,
+        tps: list[str],
+        matrix: npt.NDArray[np.int64],
+        odd: dict[int, dict[str, Any]],
+        broken: dict[int, str],
+    ) -> None:
+        """Append rows read elsewhere; ``odd`` and ``broken`` count from the part's start."""
+        self._pack()
+        base = len(self.tps)
+        self.tps.extend(tps)
+        self._blocks.append(matrix)
+        self.odd.update({base + i: raw for i, raw in odd.items()})
+        self.broken.update({base + i: why for i, why in broken.items()})
+        self._matrix = None
+
     def _pack(self) -> None:
         if self._rows:
             block = np.array(self._rows, dtype=np.int64).reshape(len(self._rows), self.width)

@@ -7,11 +7,18 @@ of the source's form fields by name. An empty cell is an absent field (null, not
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from saksi.errors import RejectedEntry, SaksiError
 from saksi.ingest.columns import ABSENT, FormColumns
@@ -154,75 +161,159 @@ def _cell_value(cell: str) -> int | str:
     return int(cell) if _INTEGER.fullmatch(cell) else cell
 
 
-def columns_from_csv(path: Path, manifest: Manifest, contest: Contest, source: str) -> FormColumns:
-    """Read a results CSV into columns; odd rows keep their cells for a precise message."""
+@dataclass(frozen=True, slots=True)
+class _RowSpec:
+    """How to read the numbers of one results CSV's rows (picklable for worker processes)."""
+
+    picks: tuple[int, ...]  # header index of each value; ``width`` for a missing column
+    width: int
+    tps_col: int
+    order: tuple[str, ...]  # the choices, then the fields
+    choices: frozenset[str]
+    contest: str
+    source: str
+
+
+@dataclass
+class _Part:
+    tps: list[str]
+    matrix: npt.NDArray[np.int64]
+    odd: dict[int, dict[str, Any]]
+    broken: dict[int, str]
+
+
+def _parse_range(path: Path, start: int, end: int, spec: _RowSpec) -> _Part:
+    """Parse the rows in bytes [start, end) of a results CSV (runs in a worker process)."""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SaksiError(f"{path.name} is not UTF-8 text: {exc}") from exc
+    getter = operator.itemgetter(*spec.picks, spec.width)  # the extra pick keeps a tuple
+    width, tps_col, n = spec.width, spec.tps_col, len(spec.order)
+    tps_ids: list[str] = []
+    rows: list[list[int]] = []
+    odd: dict[int, dict[str, Any]] = {}
+    broken: dict[int, str] = {}
+    absent_row = [ABSENT] * n
+    for row in csv.reader(io.StringIO(text, newline="")):
+        if len(row) != width:
+            broken[len(rows)] = f"{len(row)} cells where the header has {width}"
+            tps_ids.append("")
+            rows.append(absent_row)
+            continue
+        row.append("")
+        cells = getter(row)[:-1]
+        joined = "".join(cells)
+        values: list[int] | None = None
+        if not (joined.isdigit() and joined.isascii()):
+            cells = tuple(c.strip() for c in cells)
+            joined = "".join(cells)
+        if joined.isdigit() and joined.isascii():
+            values = (
+                [ABSENT if c == "" else int(c) for c in cells]
+                if "" in cells
+                else list(map(int, cells))
+            )
+            if max(values) > MAX_COUNT:
+                values = None
+        elif joined == "":
+            values = absent_row
+        tps = row[tps_col].strip()
+        if values is None:
+            odd[len(rows)] = {
+                "tps": tps,
+                "contest": spec.contest,
+                "source": spec.source,
+                "votes": {
+                    name: _cell_value(c)
+                    for name, c in zip(spec.order, cells, strict=True)
+                    if c != "" and name in spec.choices
+                },
+                "fields": {
+                    name: _cell_value(c)
+                    for name, c in zip(spec.order, cells, strict=True)
+                    if c != "" and name not in spec.choices
+                },
+            }
+            values = absent_row
+        tps_ids.append(tps)
+        rows.append(values)
+    matrix = np.array(rows, dtype=np.int64).reshape(len(rows), n)
+    return _Part(tps_ids, matrix, odd, broken)
+
+
+def _ranges(path: Path, start: int, parts: int) -> list[tuple[int, int]]:
+    """Split the data after the header at line ends; one range if any field is quoted."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        handle.seek(start)
+        data = handle.read()
+    if parts <= 1 or b'"' in data or size - start < 1 << 20:
+        return [(start, size)]
+    cuts = [start]
+    for k in range(1, parts):
+        newline = data.find(b"\n", (size - start) * k // parts)
+        if newline < 0:
+            break
+        cuts.append(start + newline + 1)
+    cuts.append(size)
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def columns_from_csv(
+    path: Path,
+    manifest: Manifest,
+    contest: Contest,
+    source: str,
+    pool: Executor | None = None,
+    parts: int = 2,
+) -> FormColumns:
+    """Read a results CSV into columns; odd rows keep their cells for a precise message.
+
+    With a process ``pool`` the file is parsed in ``parts`` ranges at once.
+    """
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline()
     except FileNotFoundError as exc:
         raise SaksiError(f"results file {path} does not exist") from exc
-    with handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise SaksiError(f"results file {path} is empty")
-        mapping = _columns(header, manifest, contest, source)
-        columns = FormColumns(
-            contest,
-            manifest.source_by_id[source],
-            tuple(c.id for c in contest.all_choices()),
-            manifest.source_by_id[source].fields,
-            label_format="line {}",
-            label_offset=2,
-        )
-        order = [*columns.choices, *columns.fields]
-        where = {name: header.index(column) for column, (_, name) in mapping.items()}
-        width = len(header)
-        # A column the file lacks reads an empty cell appended at index ``width``.
-        picks = [where.get(name, width) for name in order]
-        getter = operator.itemgetter(*picks, width)  # the extra pick keeps a tuple result
-        tps_col = header.index("tps_id")
-        for row in reader:
-            if len(row) != width:
-                columns.broken[len(columns)] = f"{len(row)} cells where the header has {width}"
-                columns.add("", None, {})
-                continue
-            row.append("")
-            cells = getter(row)[:-1]
-            joined = "".join(cells)
-            values: list[int] | None = None
-            if not (joined.isdigit() and joined.isascii()):
-                cells = tuple(c.strip() for c in cells)
-                joined = "".join(cells)
-            if joined.isdigit() and joined.isascii():
-                if "" in cells:
-                    values = [ABSENT if c == "" else int(c) for c in cells]
-                else:
-                    values = list(map(int, cells))
-                if max(values) > MAX_COUNT:
-                    values = None
-            elif joined == "":
-                values = [ABSENT] * len(cells)
-            tps = row[tps_col].strip()
-            raw = None
-            if values is None:
-                votes = {
-                    name: _cell_value(c)
-                    for name, c in zip(order, cells, strict=True)
-                    if c != "" and name in columns.choices
-                }
-                fields = {
-                    name: _cell_value(c)
-                    for name, c in zip(order, cells, strict=True)
-                    if c != "" and name not in columns.choices
-                }
-                raw = {
-                    "tps": tps,
-                    "contest": contest.id,
-                    "source": source,
-                    "votes": votes,
-                    "fields": fields,
-                }
-            columns.add(tps, values, raw)
+    if not first.strip():
+        raise SaksiError(f"results file {path} is empty")
+    try:
+        header = next(csv.reader([first.decode("utf-8-sig").rstrip("\r\n")]))
+    except UnicodeDecodeError as exc:
+        raise SaksiError(f"results file {path} is not UTF-8 text") from exc
+    mapping = _columns(header, manifest, contest, source)
+    columns = FormColumns(
+        contest,
+        manifest.source_by_id[source],
+        tuple(c.id for c in contest.all_choices()),
+        manifest.source_by_id[source].fields,
+        label_format="line {}",
+        label_offset=2,
+    )
+    order = (*columns.choices, *columns.fields)
+    where = {name: header.index(column) for column, (_, name) in mapping.items()}
+    spec = _RowSpec(
+        picks=tuple(where.get(name, len(header)) for name in order),
+        width=len(header),
+        tps_col=header.index("tps_id"),
+        order=order,
+        choices=frozenset(columns.choices),
+        contest=contest.id,
+        source=source,
+    )
+    ranges = _ranges(path, len(first), parts if pool is not None else 1)
+    if pool is None or len(ranges) == 1:
+        results = [_parse_range(path, a, b, spec) for a, b in ranges]
+    else:
+        futures = [pool.submit(_parse_range, path, a, b, spec) for a, b in ranges]
+        results = [f.result() for f in futures]
+    for part in results:
+        columns.extend(part.tps, part.matrix, part.odd, part.broken)
     return columns
 
 

@@ -9,6 +9,7 @@ acknowledged because acknowledgements follow the fsync.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 from array import array
 from collections.abc import Iterator
@@ -96,18 +97,15 @@ class Record:
         if not self.writable:
             raise RecordError("record opened read-only")
         first = len(self._offsets)
-        parts: list[bytes] = []
-        pos = self._end
-        for entry in entries:
-            size = len(entry)
-            if not 0 < size <= MAX_ENTRY_BYTES:
-                del self._offsets[first:]  # forget the batch's earlier entries too
-                raise RecordError(f"entry of {size} bytes cannot be recorded")
-            self._offsets.append(pos)
-            parts.append(size.to_bytes(_PREFIX, "big"))
-            parts.append(entry)
-            pos += _PREFIX + size
-        data = b"".join(parts)
+        sizes = [len(entry) for entry in entries]
+        if sizes and not 0 < min(sizes) <= max(sizes) <= MAX_ENTRY_BYTES:
+            bad = next(s for s in sizes if not 0 < s <= MAX_ENTRY_BYTES)
+            raise RecordError(f"entry of {bad} bytes cannot be recorded")
+        starts = list(itertools.accumulate((_PREFIX + s for s in sizes), initial=self._end))
+        self._offsets.extend(starts[:-1])
+        pos = starts[-1]
+        prefixes = [size.to_bytes(_PREFIX, "big") for size in sizes]
+        data = b"".join(itertools.chain.from_iterable(zip(prefixes, entries, strict=True)))
         try:
             written = os.pwrite(self._fd, data, self._end)
             if written != len(data):
