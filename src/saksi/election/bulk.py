@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import gc
 import hashlib
+import sys
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
@@ -161,11 +162,16 @@ def import_columns(
     # would only rescan the whole registry again and again.
     collecting = gc.isenabled()
     gc.disable()
+    # The projection writer thread releases the GIL around every row it steps; a short
+    # switch interval hands it back quickly instead of after the default 5 ms.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
     try:
         if screened is None:
             screened = screen(election.state, columns)
         return _import(election, columns, signer, name, progress, chunk_size, screened, pool)
     finally:
+        sys.setswitchinterval(interval)
         if collecting:
             gc.enable()
 

@@ -22,14 +22,14 @@ from saksi.election.bulk import ImportSummary, import_columns
 from saksi.election.folder import ElectionFolder
 from saksi.election.projection import Pending
 from saksi.election.state import ElectionState, FormOutcome
-from saksi.errors import RecordError, RejectedEntry, SaksiError, StoreError
+from saksi.errors import RecordError, RegistryError, RejectedEntry, SaksiError, StoreError
 from saksi.ingest.columns import columns_from_dicts
 from saksi.keys.ed25519 import SigningKey
 from saksi.log.entry import Entry, EntryType, decode_entry, encode_entry
 from saksi.log.record import Record
 from saksi.manifest.entries import manifest_payloads
 from saksi.manifest.model import Manifest
-from saksi.registry.entries import DesaRecord, registry_payloads
+from saksi.registry.entries import DesaRecord, check_desa_records, registry_payloads
 from saksi.registry.model import NATIONAL
 from saksi.store.base import Store, open_store
 
@@ -327,8 +327,16 @@ class Election:
         return SigningKey.load(self.folder.key_path(role, source))
 
     def import_registry(self, desas: Iterable[DesaRecord], progress: Progress | None = None) -> int:
-        """Record the registry, one entry per desa, signed by the admin; returns TPS added."""
+        """Record the registry, one entry per desa, signed by the admin; returns TPS added.
+
+        Everything is checked before the first entry is recorded: all or nothing.
+        """
         admin = self.key("admin")
+        desas = list(desas)
+        try:
+            check_desa_records(self.state.registry, desas)
+        except RegistryError as exc:
+            raise RejectedEntry(str(exc)) from exc
         batch: list[Entry] = []
         added = 0
         for payload in registry_payloads(desas):

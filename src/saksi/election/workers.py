@@ -6,6 +6,7 @@ only the arguments they are given and never the record or the database.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Iterator
@@ -23,5 +24,13 @@ def worker_pool(workers: int | None = None) -> Iterator[Executor | None]:
         yield None
         return
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        yield pool
+    # Freeze the parent's objects so that no collection in a worker walks (and so copies)
+    # the inherited registry; the workers' own work creates no cycles.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(
+            max_workers=count, mp_context=context, initializer=gc.disable
+        ) as pool:
+            yield pool
+    finally:
+        gc.unfreeze()

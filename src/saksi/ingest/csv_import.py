@@ -11,6 +11,7 @@ import io
 import itertools
 import operator
 import re
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -182,6 +183,18 @@ class _Part:
     broken: dict[int, str]
 
 
+def _odd_row(tps: str, cells: tuple[str, ...], spec: _RowSpec) -> dict[str, Any]:
+    """A row the fast path cannot read, as a form payload for the per-form validator."""
+    named = [(name, _cell_value(c)) for name, c in zip(spec.order, cells, strict=True) if c]
+    return {
+        "tps": tps,
+        "contest": spec.contest,
+        "source": spec.source,
+        "votes": {name: v for name, v in named if name in spec.choices},
+        "fields": {name: v for name, v in named if name not in spec.choices},
+    }
+
+
 def _parse_range(path: Path, start: int, end: int, spec: _RowSpec) -> _Part:
     """Parse the rows in bytes [start, end) of a results CSV (runs in a worker process)."""
     with path.open("rb") as handle:
@@ -191,57 +204,55 @@ def _parse_range(path: Path, start: int, end: int, spec: _RowSpec) -> _Part:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SaksiError(f"{path.name} is not UTF-8 text: {exc}") from exc
-    getter = operator.itemgetter(*spec.picks, spec.width)  # the extra pick keeps a tuple
     width, tps_col, n = spec.width, spec.tps_col, len(spec.order)
+    missing = any(p >= width for p in spec.picks)  # a column the file lacks reads ""
+    getter = operator.itemgetter(*spec.picks, spec.picks[0])  # a tuple even for one pick
     tps_ids: list[str] = []
-    rows: list[list[int]] = []
+    values = array("q")  # row after row, as 8-byte integers
+    add = values.extend
     odd: dict[int, dict[str, Any]] = {}
     broken: dict[int, str] = {}
     absent_row = [ABSENT] * n
+    row_index = 0
     for row in csv.reader(io.StringIO(text, newline="")):
         if len(row) != width:
-            broken[len(rows)] = f"{len(row)} cells where the header has {width}"
+            broken[row_index] = f"{len(row)} cells where the header has {width}"
             tps_ids.append("")
-            rows.append(absent_row)
+            add(absent_row)
+            row_index += 1
             continue
-        row.append("")
+        if missing:
+            row.append("")
         cells = getter(row)[:-1]
         joined = "".join(cells)
-        values: list[int] | None = None
         if not (joined.isdigit() and joined.isascii()):
             cells = tuple(c.strip() for c in cells)
             joined = "".join(cells)
-        if joined.isdigit() and joined.isascii():
-            values = (
-                [ABSENT if c == "" else int(c) for c in cells]
-                if "" in cells
-                else list(map(int, cells))
-            )
-            if max(values) > MAX_COUNT:
-                values = None
-        elif joined == "":
-            values = absent_row
         tps = row[tps_col].strip()
-        if values is None:
-            odd[len(rows)] = {
-                "tps": tps,
-                "contest": spec.contest,
-                "source": spec.source,
-                "votes": {
-                    name: _cell_value(c)
-                    for name, c in zip(spec.order, cells, strict=True)
-                    if c != "" and name in spec.choices
-                },
-                "fields": {
-                    name: _cell_value(c)
-                    for name, c in zip(spec.order, cells, strict=True)
-                    if c != "" and name not in spec.choices
-                },
-            }
-            values = absent_row
+        if joined.isdigit() and joined.isascii():
+            before = len(values)
+            try:
+                if "" in cells:
+                    add([ABSENT if c == "" else int(c) for c in cells])
+                else:
+                    add(map(int, cells))
+            except OverflowError:  # beyond 8 bytes: the validator names the cell
+                del values[before:]
+                odd[row_index] = _odd_row(tps, cells, spec)
+                add(absent_row)
+        elif joined == "":
+            add(absent_row)
+        else:
+            odd[row_index] = _odd_row(tps, cells, spec)
+            add(absent_row)
         tps_ids.append(tps)
-        rows.append(values)
-    matrix = np.array(rows, dtype=np.int64).reshape(len(rows), n)
+        row_index += 1
+    matrix = np.frombuffer(values, dtype=np.int64).reshape(row_index, n).copy()
+    # A number too large to be a count goes to the per-form validator, which names it.
+    for index in np.flatnonzero((matrix > MAX_COUNT).any(axis=1)).tolist():
+        cells = tuple(str(v) if v != ABSENT else "" for v in matrix[index].tolist())
+        odd[index] = _odd_row(tps_ids[index], cells, spec)
+        matrix[index] = ABSENT
     return _Part(tps_ids, matrix, odd, broken)
 
 

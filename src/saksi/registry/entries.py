@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from saksi.canonical import canonical_bytes
 from saksi.errors import RegistryError
 from saksi.registry.model import (
     LEVELS_BELOW_NATIONAL,
@@ -20,22 +21,66 @@ from saksi.registry.model import (
     TpsKind,
 )
 
-__all__ = ["DesaRecord", "apply_registry_payload", "registry_payloads"]
+__all__ = ["DesaRecord", "apply_registry_payload", "check_desa_records", "registry_payloads"]
 
 TPS_PER_ENTRY = 600
+ENTRY_BUDGET = 60_000  # payload bytes per entry, leaving room for the envelope
 
 DesaRecord = tuple[tuple[Region, ...], list[Tps]]
 
 
 def registry_payloads(desas: Iterable[DesaRecord]) -> Iterator[dict[str, Any]]:
-    """Payloads for desa records: each is (path provinsi..desa, TPS of that desa)."""
+    """Payloads for desa records: each is (path provinsi..desa, TPS of that desa).
+
+    A desa whose TPS would make an entry too large continues in further entries; the
+    budget counts the bytes each TPS adds to the canonical JSON (ids are short ASCII,
+    but a name-only import may carry longer ones).
+    """
     for path, tps_list in desas:
-        for start in range(0, max(len(tps_list), 1), TPS_PER_ENTRY):
-            chunk = tps_list[start : start + TPS_PER_ENTRY]
-            yield {
-                "path": [{"id": r.id, "level": r.level.value, "name": r.name} for r in path],
-                "tps": [_tps_json(t) for t in chunk],
-            }
+        regions = [{"id": r.id, "level": r.level.value, "name": r.name} for r in path]
+        items = [_tps_json(t) for t in tps_list]
+        chunk: list[dict[str, Any]] = []
+        budget = ENTRY_BUDGET - len(canonical_bytes(regions))
+        used = 0
+        for item in items:
+            size = len(canonical_bytes(item)) + 1
+            if chunk and (used + size > budget or len(chunk) >= TPS_PER_ENTRY):
+                yield {"path": regions, "tps": chunk}
+                chunk, used = [], 0
+            chunk.append(item)
+            used += size
+        yield {"path": regions, "tps": chunk}
+
+
+def check_desa_records(registry: Registry, desas: Iterable[DesaRecord]) -> None:
+    """Refuse, before anything is recorded, desa records that could not all be added."""
+    regions: dict[str, Region] = {}
+    seen: set[str] = set()
+    for path, tps_list in desas:
+        if [r.level for r in path] != list(LEVELS_BELOW_NATIONAL):
+            desa = path[-1].id if path else "?"
+            raise RegistryError(f"desa {desa}: its path must run provinsi > desa")
+        parent = NATIONAL.id
+        for region in path:
+            if region.parent != parent:
+                raise RegistryError(f"region {region.id} does not sit under {parent}")
+            known = registry.regions.get(region.id) or regions.get(region.id)
+            if known is not None and known != region:
+                raise RegistryError(
+                    f"region {region.id} is already registered as {known.level} "
+                    f"{known.name!r} under {known.parent}; this one is {region.name!r} "
+                    f"under {region.parent}"
+                )
+            regions[region.id] = region
+            parent = region.id
+        for tps in tps_list:
+            if not tps.id:
+                raise RegistryError(f"desa {path[-1].id} lists a TPS without an id")
+            if tps.id in registry.tps or tps.id in seen:
+                raise RegistryError(f"TPS {tps.id} is already registered")
+            if tps.dpt is not None and (type(tps.dpt) is not int or tps.dpt < 0):
+                raise RegistryError(f"TPS {tps.id} has an invalid DPT {tps.dpt!r}")
+            seen.add(tps.id)
 
 
 def _tps_json(tps: Tps) -> dict[str, Any]:
