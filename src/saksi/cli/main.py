@@ -228,6 +228,9 @@ def example_pemilu2019(data_dir: Path, election_dir: Path, store: str | None) ->
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the planted anomalies (JSON lines) here.",
 )
+@click.option(
+    "--photos", default=100, show_default=True, help="Render a photo of this many official forms."
+)
 @click.option("--store", default=None, help=STORE_HELP)
 def example_synthetic(
     election_dir: Path,
@@ -235,6 +238,7 @@ def example_synthetic(
     provinces: str,
     seed: int,
     truth: Path | None,
+    photos: int,
     store: str | None,
 ) -> None:
     """A seeded synthetic national PPWP election with planted anomalies."""
@@ -249,6 +253,7 @@ def example_synthetic(
         provinces=chosen,
         anomalies=anomaly_plan(chosen),
         truth_path=truth,
+        photos=photos,
         say=click.echo,
     ) as election:
         click.echo(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import threading
 from collections.abc import Callable, Iterable
@@ -372,6 +373,25 @@ class Election:
         self.append([make_entry(EntryType.KEYS_REGISTER, self.election_id, payload, manager)])
         key.save(path)
         return key
+
+    def store_photo(self, data: bytes) -> str:
+        """Keep a form photo under its SHA-256 (the hash a form lists); returns the hash.
+
+        Written to a temporary name, fsync'd and renamed, so a photo a form names is
+        complete whenever it exists.
+        """
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.folder.photo_path(digest)
+        if path.exists():
+            return digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        return digest
 
     def remember_form(self, seq: int, payload: dict[str, Any], payload_hash_hex: str) -> None:
         """Make a form of the batch being applied readable before it reaches the record."""

@@ -5,6 +5,7 @@ ELECTION_DIR/
   manifest.toml     the manifest as given at init (the record holds the authoritative copy)
   record/entries    the append-only record
   keys/             private keys of this machine's roles, owner-readable only
+  photos/           form photos, each stored under its SHA-256 (photos/ab/abcd…)
   db/saksi.sqlite   the SQLite projection (when the store is SQLite)
   public/           files published for readers and mirrors
 """
@@ -41,6 +42,13 @@ class ElectionFolder:
     @property
     def sqlite_path(self) -> Path:
         return self.root / "db" / "saksi.sqlite"
+
+    @property
+    def photos_dir(self) -> Path:
+        return self.root / "photos"
+
+    def photo_path(self, sha256_hex: str) -> Path:
+        return self.photos_dir / sha256_hex[:2] / f"{sha256_hex}"
 
     @property
     def public_dir(self) -> Path:

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from saksi.election.election import Election
+from saksi.examples.photo import render_form_photo
 from saksi.examples.synthetic import (
     CHOICES,
     AnomalyPlan,
     SyntheticElection,
     generate,
+    paper_form,
     write_truth,
 )
 from saksi.ingest.csv_import import write_results_csv
@@ -67,6 +69,15 @@ def write_synthetic_files(
     return paths
 
 
+def attach_photos(election: Election, synthetic: SyntheticElection, count: int) -> None:
+    """Render and store photos for the first ``count`` official forms and list them."""
+    official = synthetic.forms.get("kpps", [])
+    for index, form in enumerate(official[:count]):
+        paper = paper_form(form, (t for t in synthetic.truth if t.get("tps") == form["tps"]))
+        digest = election.store_photo(render_form_photo(paper))
+        official[index] = {**form, "photos": [digest]}
+
+
 def build_synthetic(
     data_dir: Path,
     election_dir: Path,
@@ -76,9 +87,14 @@ def build_synthetic(
     provinces: tuple[str, ...] | None = None,
     anomalies: AnomalyPlan = DEMO_ANOMALIES,
     truth_path: Path | None = None,
+    photos: int = 0,
     say: Say = print,
 ) -> Election:
-    """Generate, register and import the whole synthetic election in one go."""
+    """Generate, register and import the whole synthetic election in one go.
+
+    The first ``photos`` official forms get a rendered photo of the paper form (with the
+    numbers as written, before any planted typing error), stored under its SHA-256.
+    """
     synthetic = generate(data_dir, seed=seed, anomalies=anomalies, limit_provinces=provinces)
     if truth_path is not None:
         write_truth(synthetic.truth, truth_path)
@@ -86,6 +102,7 @@ def build_synthetic(
     try:
         added = election.import_registry(synthetic.desas)
         say(f"registry: {added} TPS")
+        attach_photos(election, synthetic, photos)
         for source, forms in synthetic.forms.items():
             summary = election.import_forms(forms, election.importer_key(source), name=source)
             say(f"source {source}: {summary.recorded} forms recorded")

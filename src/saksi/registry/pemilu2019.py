@@ -61,6 +61,12 @@ def read_pemilu2019(tps_csv: Path) -> Iterator[DesaRecord]:
             names = [_clean(row[c]) for c in _COLUMNS[1:5]]
             if not all(names):
                 raise RegistryError(f"{tps_csv.name} line {line}: a region name is empty")
+            if any("/" in name for name in names[:3]):
+                # "/" joins the names that the region ids are hashed from.
+                raise RegistryError(
+                    f"{tps_csv.name} line {line}: a provinsi, kabupaten/kota or kecamatan "
+                    "name contains '/', which the path of names cannot hold unambiguously"
+                )
             desa_id = row["desa_id"].strip()
             record = desas.get(desa_id)
             if record is None:
