@@ -25,7 +25,7 @@ from saksi.cli.progress import console, progress_bar
 from saksi.cli.show import tally_table
 from saksi.election.election import Election
 from saksi.errors import SaksiError
-from saksi.examples.synthetic import AnomalyPlan, generate, write_truth
+from saksi.examples.synthetic import ANOMALY_KINDS, AnomalyPlan, generate, write_truth
 from saksi.examples.synthetic_election import DEMO_ANOMALIES, synthetic_manifest
 from saksi.tally.query import tally_report
 
@@ -50,14 +50,8 @@ def anomaly_plan(provinces: tuple[str, ...] | None) -> AnomalyPlan:
         DEMO_ANOMALIES,
         **{
             kind: getattr(DEMO_ANOMALIES, kind) // 10
-            for kind in (
-                "extra_digit",
-                "swapped_fields",
-                "total_in_candidate",
-                "inflated_turnout",
-                "missing_forms",
-                "source_disagreements",
-            )
+            for kind in ANOMALY_KINDS
+            if kind != "fixed_share"  # a region anomaly, not a count of forms
         },
         fixed_share_regions=tuple(
             r for r in DEMO_ANOMALIES.fixed_share_regions if r[:2] in provinces

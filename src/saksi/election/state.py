@@ -360,27 +360,13 @@ class ElectionState:
             attestation.remaining.discard(payload_hash)
             if not attestation.remaining:
                 del self.attestations[auth.attestation or ""]
-        manifest = self.manifest
-        assert manifest is not None
         tps = form.tps
-        flags = check_rules(
-            form.votes,
-            form.fields,
-            domestic=tps.kind is TpsKind.DOMESTIC,
-            registry_dpt=tps.dpt,
-            max_dpt=manifest.domestic_tps_max_dpt,
-        )
+        flags = self._flags(form)
         layout = self.tally.layout(form.contest, form.source)
         path = self.registry.paths[tps.desa]
         if head is not None:
             old = self.check_form(self._read_form(head)[0])
-            old_flags = check_rules(
-                old.votes,
-                old.fields,
-                domestic=tps.kind is TpsKind.DOMESTIC,
-                registry_dpt=tps.dpt,
-                max_dpt=manifest.domestic_tps_max_dpt,
-            )
+            old_flags = self._flags(old)
             old_part = layout.contribution(old.votes, old.fields, old_flags, tps.dpt)
             self.tally.apply(form.contest, form.source, path, old_part, -1)
             self.previous[seq] = head
@@ -407,6 +393,17 @@ class ElectionState:
             )
         self.size = seq + 1
         return FormOutcome(seq, hash_hex, duplicate=False)
+
+    def _flags(self, form: Form) -> list[str]:
+        """The consistency rules a checked form breaks."""
+        assert self.manifest is not None
+        return check_rules(
+            form.votes,
+            form.fields,
+            domestic=form.tps.kind is TpsKind.DOMESTIC,
+            registry_dpt=form.tps.dpt,
+            max_dpt=self.manifest.domestic_tps_max_dpt,
+        )
 
     def _form_auth(
         self,

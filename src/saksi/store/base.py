@@ -121,12 +121,17 @@ class Store(ABC):
         return int(value) if value is not None else 0
 
     def dump(self) -> Iterator[str]:
-        """A sorted logical dump of every projection table, one JSON line per row."""
+        """A sorted logical dump of every projection table, one JSON line per row.
+
+        Lines are sorted here, not by the database, so that both backends order them the
+        same whatever their collation.
+        """
         for table in DUMP_ORDER:
-            columns = [c for c, _ in TABLES[table][0]]
-            order = ", ".join(columns)
-            for row in self.query(f"SELECT {order} FROM {table} ORDER BY {order}"):
-                yield table + "\t" + json.dumps(list(row), ensure_ascii=False)
+            columns = ", ".join(c for c, _ in TABLES[table][0])
+            rows = self.query(f"SELECT {columns} FROM {table}")
+            yield from sorted(
+                table + "\t" + json.dumps(list(row), ensure_ascii=False) for row in rows
+            )
 
 
 def open_store(url: str | None, sqlite_path: Any, election_id: str) -> Store:

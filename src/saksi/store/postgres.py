@@ -33,6 +33,15 @@ def split_schema(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=rest)), schema
 
 
+def shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def _pg(sql: str) -> str:
     return sql.replace("?", "%s")
 
@@ -41,7 +50,7 @@ class PostgresStore(Store):
     def __init__(self, url: str, election_id: str) -> None:
         url, schema = split_schema(url)
         self.schema = schema or schema_name(election_id)
-        self.description = f"PostgreSQL {url} schema {self.schema}"
+        self.description = f"PostgreSQL {shown(url)} schema {self.schema}"
         try:
             self.connection = psycopg.connect(url, autocommit=False, connect_timeout=10)
             with self.connection.cursor() as cursor:
@@ -55,7 +64,7 @@ class PostgresStore(Store):
                 )
             self.connection.commit()
         except psycopg.Error as exc:
-            raise StoreError(f"cannot open PostgreSQL at {url}: {exc}") from exc
+            raise StoreError(f"cannot open PostgreSQL at {shown(url)}: {exc}") from exc
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.connection.execute(_pg(sql), params)
