@@ -111,7 +111,7 @@ def _view(election: Election, started: float, received: int, total: int) -> Grou
 )
 @click.option("--provinces", default="", help="Only these provinsi codes, e.g. 31,51.")
 @click.option("--seed", default=2024, show_default=True, help="Seed of the synthetic election.")
-@click.option("--batch", default=2000, show_default=True, help="Forms per arriving batch.")
+@click.option("--batch", default=5000, show_default=True, help="Forms per arriving batch.")
 @click.option("--rate", default=0.0, help="Forms per second at most (0: as fast as possible).")
 def demo(
     election_dir: Path, data_dir: Path, provinces: str, seed: int, batch: int, rate: float
