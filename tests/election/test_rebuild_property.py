@@ -669,8 +669,13 @@ class Run:
         store = election.store
         current = {k: (TPS[k[0]], history[-1]) for k, history in self.versions.items() if history}
         for region_id, region in REGIONS.items():
-            tps_here = [t for t in TPS.values() if region_id in PATH[t.id]]
             for contest in CONTESTS:
+                # A contest with dapils covers only the TPS on its ballot somewhere.
+                tps_here = [
+                    t
+                    for t in TPS.values()
+                    if region_id in PATH[t.id] and ballot(contest, t.id) is not None
+                ]
                 for source in SOURCES:
                     forms = [
                         pair

@@ -301,3 +301,21 @@ def test_a_tps_in_no_dapil_of_the_contest_is_refused(election: Election) -> None
     with pytest.raises(RejectedEntry, match="is not registered for contest DPRD_KABKOTA"):
         election.append([entry])
     assert len(election.record) == size
+
+
+def test_tps_total_counts_only_the_tps_a_contest_covers(election: Election) -> None:
+    with (KPU2024 / "tps_per_desa.csv").open(newline="", encoding="utf-8") as handle:
+        gambir = [r for r in csv.DictReader(handle) if r["desa_code"].startswith(GAMBIR)]
+    expected = sum(
+        int(r["tps_count"])
+        + (int(r["special_last"]) - int(r["special_first"]) + 1 if r["special_first"] else 0)
+        for r in gambir
+    )
+    assert expected > 0
+    for contest in ("PPWP", "DPR", "DPD"):  # Gambir is in DKI2 and in DPD dapil 31
+        report = tally_report(election.store, region=None, contest=contest, source="kpps")
+        assert report["tps_total"] == expected, contest
+    # DPRD_KABKOTA here covers Kota Yogyakarta only: no TPS of this registry.
+    other = tally_report(election.store, region=None, contest="DPRD_KABKOTA", source="kpps")
+    assert other["tps_total"] == 0
+    assert other["dpt_total"] == 0

@@ -205,7 +205,7 @@ class Election:
         state.emit = True
         state.pending = Pending()
         state.tally.clear_dirty()
-        state.registry.changed.clear()
+        state.region_totals()  # already projected
 
     def rebuild(self, progress: Progress | None = None, *, verify: bool = True) -> None:
         """Drop every projection table and rebuild it from the record."""
@@ -302,11 +302,7 @@ class Election:
             (c, s, r, json.dumps(row, separators=(",", ":")))
             for c, s, r, row in state.tally.take_dirty()
         ]
-        registry = state.registry
-        totals = [
-            (r, registry.tps_count[r], registry.dpt_total[r]) for r in sorted(registry.changed)
-        ]
-        registry.changed.clear()
+        totals = state.region_totals()
         pending = state.pending
         if not pending and not tally_rows and not totals and self.store.log_size() == state.size:
             return

@@ -19,13 +19,13 @@ from saksi.canonical import canonical_bytes_ascii_keys
 from saksi.election.projection import Pending
 from saksi.errors import RejectedEntry, SaksiError
 from saksi.ingest.rules import check_rules
-from saksi.ingest.validate import Form, validate_form
+from saksi.ingest.validate import Form, ballot_for, validate_form
 from saksi.keys.authority import KeyAuthority, KeyInfo, Role
 from saksi.log.entry import Auth, Entry, EntryType
 from saksi.manifest.entries import ManifestBuilder
 from saksi.manifest.model import Manifest
 from saksi.registry.entries import apply_registry_payload
-from saksi.registry.model import Registry, TpsKind
+from saksi.registry.model import Registry, Tps, TpsKind
 from saksi.tally.counters import Tally, TallyLayout
 
 __all__ = ["ATTESTATION_MAX_FORMS", "DECISION_KINDS", "ElectionState", "FormOutcome"]
@@ -76,6 +76,9 @@ class ElectionState:
         self.previous: dict[int, int] = {}  # correction index -> index it replaced
         self.attestations: dict[str, _Attestation] = {}
         self.ballots: dict[tuple[str, str], frozenset[str] | None] = {}
+        # (contest, region) -> [TPS, DPT] inside the contest's dapils
+        self.dapil_totals: dict[tuple[str, str], list[int]] = {}
+        self.dapil_totals_changed: set[tuple[str, str]] = set()
         self._read_form = read_form  # (payload, payload hash hex) of a recorded form by index
         self.pending = Pending()
         self.emit = True
@@ -177,13 +180,52 @@ class ElectionState:
 
     def _registry(self, entry: Entry, signer: KeyInfo) -> None:
         self._require_admin(signer, "the registry")
+        if self.manifest is None:
+            raise RejectedEntry("the registry is recorded after the manifest")
         try:
             regions, tps_list = apply_registry_payload(self.registry, entry.payload)
         except SaksiError as exc:
             raise RejectedEntry(str(exc)) from exc
+        self._count_in_dapils(tps_list)
         if self.emit:
             self.pending.regions.extend((r.id, r.parent, r.level.value, r.name) for r in regions)
             self.pending.tps.extend((t.id, t.desa, t.number, t.dpt, t.kind.value) for t in tps_list)
+
+    def _count_in_dapils(self, tps_list: list[Tps]) -> None:
+        """TPS and DPT totals per region of each contest with dapils, for TPS it covers."""
+        if not tps_list or self.manifest is None:
+            return
+        desa = tps_list[0].desa  # one registry entry holds one desa
+        path = self.registry.paths[desa]
+        dpt = sum(t.dpt or 0 for t in tps_list)
+        for contest in self.manifest.contests:
+            if contest.dapils and ballot_for(contest, tps_list[0], self.registry) is not None:
+                for region in path:
+                    counts = self.dapil_totals.setdefault((contest.id, region), [0, 0])
+                    counts[0] += len(tps_list)
+                    counts[1] += dpt
+                    self.dapil_totals_changed.add((contest.id, region))
+
+    def region_totals(self) -> list[tuple[str, str, int, int]]:
+        """(contest, region, TPS, DPT) rows changed since last taken.
+
+        A contest without dapils covers every TPS; one with dapils only those inside.
+        """
+        assert self.manifest is not None or not self.registry.changed
+        rows = []
+        registry = self.registry
+        national = [c.id for c in self.manifest.contests if not c.dapils] if self.manifest else []
+        for region in sorted(registry.changed):
+            for contest in national:
+                rows.append(
+                    (contest, region, registry.tps_count[region], registry.dpt_total[region])
+                )
+        for contest, region in sorted(self.dapil_totals_changed):
+            tps, dpt = self.dapil_totals[(contest, region)]
+            rows.append((contest, region, tps, dpt))
+        registry.changed.clear()
+        self.dapil_totals_changed.clear()
+        return rows
 
     def _add_keys(self, items: list[dict[str, Any]], signer_key: str) -> None:
         for info in self.authority.register(items, self.size, signer_key):

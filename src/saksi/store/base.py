@@ -20,8 +20,8 @@ _UPSERT_TALLY = (
     "ON CONFLICT (contest, source, region) DO UPDATE SET counts = excluded.counts"
 )
 _UPSERT_TOTALS = (
-    "INSERT INTO region_totals (region, tps_total, dpt_total) VALUES (?, ?, ?) "
-    "ON CONFLICT (region) DO UPDATE SET tps_total = excluded.tps_total, "
+    "INSERT INTO region_totals (contest, region, tps_total, dpt_total) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (contest, region) DO UPDATE SET tps_total = excluded.tps_total, "
     "dpt_total = excluded.dpt_total"
 )
 _UPSERT_META = (
@@ -70,7 +70,7 @@ class Store(ABC):
         self,
         pending: Pending,
         tally: list[TallyRow],
-        region_totals: list[tuple[str, int, int]],
+        region_totals: list[tuple[str, str, int, int]],
         log_size: int,
     ) -> None:
         """Write a batch of projection rows and the record size they reflect, atomically."""

@@ -61,11 +61,12 @@ TABLES: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
     ),
     "region_totals": (
         (
+            ("contest", "TEXT NOT NULL"),
             ("region", "TEXT NOT NULL"),
             ("tps_total", "INTEGER NOT NULL"),
             ("dpt_total", "INTEGER NOT NULL"),
         ),
-        "region",
+        "contest, region",
     ),
     "tps": (
         (

@@ -74,7 +74,7 @@ def export_regions(store: Store, contest: str, source: str, csv_path: Path, json
     shape = layout(store, contest, source)
     for rid, parent, level, name, counts in rows:
         figures = shape.to_json(json.loads(counts))
-        tps_total, dpt_total = region_totals(store, rid)
+        tps_total, dpt_total = region_totals(store, contest, rid)
         records.append(
             {
                 "id": rid,

@@ -38,8 +38,12 @@ def layout(store: Store, contest: str, source: str) -> TallyLayout:
     return TallyLayout([c for c in choices.split(",") if c], [f for f in fields.split(",") if f])
 
 
-def region_totals(store: Store, region: str) -> tuple[int, int]:
-    rows = store.query("SELECT tps_total, dpt_total FROM region_totals WHERE region = ?", (region,))
+def region_totals(store: Store, contest: str, region: str) -> tuple[int, int]:
+    """TPS and DPT of the region that the contest covers (all, or those in its dapils)."""
+    rows = store.query(
+        "SELECT tps_total, dpt_total FROM region_totals WHERE contest = ? AND region = ?",
+        (contest, region),
+    )
     return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
 
 
@@ -64,7 +68,7 @@ def tally_report(
     shape = layout(store, contest_id, source_id)
     counts = json.loads(rows[0][0]) if rows else [0] * shape.width
     figures = shape.to_json(counts)
-    tps_total, dpt_total = region_totals(store, region_id)
+    tps_total, dpt_total = region_totals(store, contest_id, region_id)
     rid, name, level = found[0]
     return {
         "region": {"id": rid, "name": name, "level": level},
