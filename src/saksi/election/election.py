@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from saksi.canonical import CanonicalError
+from saksi.canonical import CanonicalError, canonical_bytes_ascii_keys
 from saksi.election.bulk import ImportSummary, import_columns
 from saksi.election.folder import ElectionFolder
 from saksi.election.projection import Pending
@@ -337,7 +337,10 @@ class Election:
         batch: list[Entry] = []
         added = 0
         for payload in registry_payloads(desas):
-            batch.append(make_entry(EntryType.REGISTRY, self.election_id, payload, admin))
+            # Built here from checked regions and TPS: every key is ASCII, every number
+            # an integer, so the fast canonical encoder applies.
+            body = canonical_bytes_ascii_keys(payload)
+            batch.append(admin.entry(EntryType.REGISTRY, self.election_id, payload, body))
             added += len(payload["tps"])
             if len(batch) >= 2000:
                 self.append(batch, verify=False)  # signed just now by our own admin key

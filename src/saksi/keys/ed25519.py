@@ -50,9 +50,16 @@ class SigningKey:
         signature = self.private.sign(signing_input(entry_type, election, payload_bytes))
         return Auth(key=self.public_b64, signature=base64.b64encode(signature).decode())
 
-    def entry(self, entry_type: EntryType, election: str, payload: dict[str, Any]) -> Entry:
-        """A signed entry carrying ``payload``."""
-        body = canonical_bytes(payload)
+    def entry(
+        self,
+        entry_type: EntryType,
+        election: str,
+        payload: dict[str, Any],
+        body: bytes | None = None,
+    ) -> Entry:
+        """A signed entry carrying ``payload``; ``body`` is its canonical bytes if known."""
+        if body is None:
+            body = canonical_bytes(payload)
         return Entry(
             entry_type,
             election,

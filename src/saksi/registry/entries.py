@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from saksi.canonical import canonical_bytes
+from saksi.canonical import canonical_bytes_ascii_keys
 from saksi.errors import RegistryError
 from saksi.registry.model import (
     LEVELS_BELOW_NATIONAL,
@@ -40,10 +40,10 @@ def registry_payloads(desas: Iterable[DesaRecord]) -> Iterator[dict[str, Any]]:
         regions = [{"id": r.id, "level": r.level.value, "name": r.name} for r in path]
         items = [_tps_json(t) for t in tps_list]
         chunk: list[dict[str, Any]] = []
-        budget = ENTRY_BUDGET - len(canonical_bytes(regions))
+        budget = ENTRY_BUDGET - len(canonical_bytes_ascii_keys(regions))
         used = 0
         for item in items:
-            size = len(canonical_bytes(item)) + 1
+            size = len(canonical_bytes_ascii_keys(item)) + 1
             if chunk and (used + size > budget or len(chunk) >= TPS_PER_ENTRY):
                 yield {"path": regions, "tps": chunk}
                 chunk, used = [], 0
