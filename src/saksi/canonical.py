@@ -73,6 +73,13 @@ def _reject_float(text: str) -> Any:
     raise CanonicalError(f"number {text} is not an integer")
 
 
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        raise CanonicalError(f"integer {text} is outside the interoperable range")
+    return value
+
+
 def _reject_constant(text: str) -> Any:
     raise CanonicalError(f"{text} is not valid JSON")
 
@@ -93,6 +100,7 @@ def decode_canonical(data: bytes) -> Any:
         value = json.loads(
             text,
             parse_float=_reject_float,
+            parse_int=_safe_int,
             parse_constant=_reject_constant,
             object_pairs_hook=_unique_keys,
         )
@@ -106,7 +114,16 @@ def decode_canonical(data: bytes) -> Any:
         raise CanonicalError(f"arrays and objects nest more than {MAX_DEPTH} deep") from exc
     except ValueError as exc:  # such as an integer with more digits than Python converts
         raise CanonicalError(f"entry is not valid JSON: {exc}") from exc
-    if canonical_bytes(value) != data:
+    if data.isascii() and data.count(b"{") + data.count(b"[") <= MAX_DEPTH:
+        # ASCII keys sort the same by code point as by UTF-16 units, integers were
+        # range-checked while parsing and nesting is shallow: the fast encoder is exact.
+        try:
+            again = _fast_encoder.encode(value).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise CanonicalError("string contains a lone UTF-16 surrogate") from exc
+    else:
+        again = canonical_bytes(value)
+    if again != data:
         raise CanonicalError("entry bytes are not in canonical form")
     return value
 

@@ -185,12 +185,19 @@ def decode_entry(data: bytes) -> Entry:
     election, payload = value["election"], value["payload"]
     if not isinstance(election, str) or not isinstance(payload, dict):
         raise CanonicalError("entry election must be a string and payload an object")
-    body = canonical_bytes(payload)
+    auth = _decode_auth(value["auth"])
+    # The bytes are canonical, so the payload's bytes are exactly what the envelope
+    # holds between its head and tail.
+    envelope = Envelope.of(entry_type, election, auth)
+    if data.startswith(envelope.head) and data.endswith(envelope.tail):
+        body = data[len(envelope.head) : len(data) - len(envelope.tail)]
+    else:
+        body = canonical_bytes(payload)
     return Entry(
         type=entry_type,
         election=election,
         payload=payload,
-        auth=_decode_auth(value["auth"]),
+        auth=auth,
         payload_bytes=body,
         payload_hash=payload_hash(entry_type, election, body),
     )
