@@ -13,7 +13,7 @@ import base64
 import gc
 import hashlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -55,6 +55,13 @@ class Screened:
     slow: dict[int, Form] = field(default_factory=dict)  # valid, via the per-form path
     duplicates: int = 0
     errors: list[str] = field(default_factory=list)
+    # Per row, from the registry (meaningful for fast rows): DPT, whether it is known,
+    # whether the TPS is domestic, and the index of its desa in ``desas``.
+    dpt: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    dpt_known: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    domestic: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    desa: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    desas: list[str] = field(default_factory=list)
 
 
 def _ballot_masks(
@@ -93,11 +100,20 @@ def screen(state: ElectionState, columns: FormColumns) -> Screened:
     required = [nc + columns.fields.index(f) for f in columns.source.required]
     if required:
         suspect |= (matrix[:, required] == ABSENT).any(axis=1)
+    _registry_facts(result, infos)
     heads = state.heads.get((columns.contest.id, columns.source.id), {})
+    flagged = suspect.tolist()
+    if not heads and not columns.broken and len(set(columns.tps)) == n:
+        # The common first import: no TPS repeats or has a form yet, so only the
+        # suspect rows need a closer look.
+        result.fast = [i for i, bad in enumerate(flagged) if not bad]
+        rows: Iterable[int] = (i for i, bad in enumerate(flagged) if bad)
+    else:
+        rows = range(n)
     seen: dict[str, int] = {}
     election = state.election_id
     label = columns.label
-    for i in range(n):
+    for i in rows:
         tps = columns.tps[i]
         if i in columns.broken:
             result.errors.append(f"{label(i)}: {columns.broken[i]}")
@@ -106,7 +122,7 @@ def screen(state: ElectionState, columns: FormColumns) -> Screened:
             result.errors.append(f"{label(i)}: TPS {tps} already appears in {label(seen[tps])}")
             continue
         seen[tps] = i
-        if not suspect[i] and tps not in heads:
+        if not flagged[i] and tps not in heads:
             result.fast.append(i)
             continue
         try:
@@ -122,6 +138,20 @@ def screen(state: ElectionState, columns: FormColumns) -> Screened:
             continue
         result.slow[i] = form
     return result
+
+
+def _registry_facts(result: Screened, infos: list[Tps | None]) -> None:
+    desa_index: dict[str, int] = {}
+    result.dpt = np.array([t.dpt or 0 if t else 0 for t in infos], dtype=np.int64)
+    result.dpt_known = np.array([t is not None and t.dpt is not None for t in infos], dtype=bool)
+    result.domestic = np.array(
+        [t is not None and t.kind is TpsKind.DOMESTIC for t in infos], dtype=bool
+    )
+    result.desa = np.array(
+        [desa_index.setdefault(t.desa, len(desa_index)) if t else -1 for t in infos],
+        dtype=np.int64,
+    )
+    result.desas = list(desa_index)
 
 
 def refusal(name: str, errors: list[str]) -> RejectedEntry:
@@ -189,7 +219,7 @@ def _import(
     if screened.errors:
         raise refusal(name, screened.errors)
     order = sorted([*screened.fast, *screened.slow])
-    applier = _BlockApplier(election, columns, signer)
+    applier = _BlockApplier(election, columns, signer, screened)
     blocks = [order[start : start + BLOCK] for start in range(0, len(order), BLOCK)]
     fast = [[i for i in block if i not in screened.slow] for block in blocks]
     # Payload bytes and hashes are pure work: worker processes make them ahead.
@@ -278,12 +308,15 @@ class _Prepared:
     digests: list[bytes]
     flag_names: list[str]
     flags: BoolArray
-    infos: list[Tps]
+    desa: IntArray  # index into Screened.desas, per form
     dpt: tuple[IntArray, BoolArray]
 
 
 class _BlockApplier:
-    def __init__(self, election: Election, columns: FormColumns, signer: SigningKey) -> None:
+    def __init__(
+        self, election: Election, columns: FormColumns, signer: SigningKey, screened: Screened
+    ) -> None:
+        self.screened = screened
         self.election = election
         self.state = election.state
         self.columns = columns
@@ -397,18 +430,13 @@ class _BlockApplier:
         bodies, digests = payloads
         sub = self.matrix[fast]
         present = sub != ABSENT
-        tps_ids = [self.columns.tps[i] for i in fast]
-        infos = [self.state.registry.tps[t] for t in tps_ids]
-        dpt = (
-            np.array([t.dpt or 0 for t in infos], dtype=np.int64),
-            np.array([t.dpt is not None for t in infos], dtype=bool),
-        )
-        domestic = np.array([t.kind is TpsKind.DOMESTIC for t in infos], dtype=bool)
+        facts = self.screened
+        dpt = (facts.dpt[fast], facts.dpt_known[fast])
         votes, fields = self._columns(sub, present)
         flags = check_rules_columns(
-            votes, fields, domestic=domestic, registry_dpt=dpt, max_dpt=self.max_dpt
+            votes, fields, domestic=facts.domestic[fast], registry_dpt=dpt, max_dpt=self.max_dpt
         )
-        return _Prepared(bodies, digests, self._flag_names(flags), flags, infos, dpt)
+        return _Prepared(bodies, digests, self._flag_names(flags), flags, facts.desa[fast], dpt)
 
     def _columns(
         self, sub: npt.NDArray[np.int64], present: npt.NDArray[np.bool_]
@@ -434,10 +462,16 @@ class _BlockApplier:
         contributions = shape.contribution_matrix(votes, fields, prepared.flags, prepared.dpt)
         # Sum per desa over the forms, then climb the tree over the (few) regions.
         regions = state.registry.regions
-        keys = [t.desa for t in prepared.infos]
-        sums = contributions
-        totals: dict[str, list[int]] = {}
-        while keys:
+        order = np.argsort(prepared.desa, kind="stable")
+        ordered = prepared.desa[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        desas = ordered[starts]
+        sums = np.add.reduceat(contributions[order], starts, axis=0)
+        names = self.screened.desas
+        keys = [names[d] for d in desas.tolist()]
+        totals: dict[str, list[int]] = dict(zip(keys, sums.tolist(), strict=True))
+        keys = [regions[k].parent or "" for k in keys]
+        while keys and keys[0]:
             index: dict[str, int] = {}
             groups = np.array([index.setdefault(k, len(index)) for k in keys])
             order = np.argsort(groups, kind="stable")
