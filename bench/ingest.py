@@ -122,6 +122,11 @@ def run(backend: str, files: Path, work: Path) -> None:
     print(f"[{backend}] baseline executemany of the same {len(rows):,} rows: {base:.2f} s")
     print(f"[{backend}] ratio ingest/baseline: {ratio:.2f}")
     print(f"[{backend}] peak RSS of this process so far: {rss:,.0f} MiB")
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"[{backend}] peak RSS of the largest worker process: {workers:,.0f} MiB "
+        "(forked; most of it is the parent's memory shared copy-on-write)"
+    )
     if backend == "sqlite":
         verdict = "PASS" if seconds <= 30 and ratio <= 3 and rss <= 2048 else "FAIL"
         print(f"[{backend}] targets (<= 30 s, ratio <= 3, RSS <= 2048 MiB): {verdict}")
