@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -16,6 +18,7 @@ from saksi.cli.progress import console, progress_bar
 from saksi.election.election import Election
 from saksi.errors import SaksiError
 from saksi.ingest.import_file import import_results_file
+from saksi.log.note import NoteError, NoteSigner, NoteVerifier
 from saksi.manifest.load import load_manifest
 from saksi.registry.kpu2024 import read_dpt_file, read_kpu2024
 from saksi.registry.pemilu2019 import read_pemilu2019
@@ -265,6 +268,61 @@ def example_synthetic(
 cli.add_command(demo)
 
 
+@cli.group()
+def log() -> None:
+    """The public transparency log: tiles, entry bundles and signed checkpoints."""
+
+
+def _log_verifier(election_dir: Path) -> NoteVerifier:
+    from saksi.cli.readonly import open_store_readonly
+    from saksi.election.folder import ElectionFolder
+    from saksi.keys.ed25519 import SigningKey
+
+    with open_store_readonly(election_dir) as store:
+        origin = store.meta("origin")
+    if origin is None:
+        raise SaksiError(f"{election_dir} has no manifest origin recorded")
+    key = SigningKey.load(ElectionFolder(election_dir).key_path("log"))
+    return NoteSigner(origin, key.private).verifier
+
+
+@log.command("vkey")
+@click.argument("election_dir", type=ELECTION_DIR)
+def log_vkey(election_dir: Path) -> None:
+    """Print the log's verifier key (name+ID+key), to pin in verifiers and witnesses."""
+    click.echo(_log_verifier(election_dir).vkey())
+
+
+@log.command("publish")
+@click.argument("election_dir", type=ELECTION_DIR)
+def log_publish(election_dir: Path) -> None:
+    """Write tiles and entry bundles for the whole record and sign a new checkpoint."""
+    with Election.open(election_dir) as election:
+        checkpoint = election.publish_log()
+    click.echo(f"checkpoint {checkpoint.size} {base64.b64encode(checkpoint.root).decode()}")
+
+
+@log.command("status")
+@click.argument("election_dir", type=ELECTION_DIR)
+def log_status(election_dir: Path) -> None:
+    """Print the last checkpoint's size, root and time, checked against the log key."""
+    from saksi.election.folder import ElectionFolder
+    from saksi.log.checkpoint import Checkpoint
+    from saksi.log.note import open_note
+
+    path = ElectionFolder(election_dir).public_dir / "log" / "checkpoint"
+    if not path.exists():
+        raise SaksiError(f"{election_dir} has published no checkpoint; run 'saksi log publish'")
+    text, _ = open_note(path.read_bytes(), [_log_verifier(election_dir)])
+    checkpoint = Checkpoint.parse(text)
+    when = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).isoformat(timespec="seconds")
+    click.echo(f"origin     {checkpoint.origin}")
+    click.echo(f"size       {checkpoint.size}")
+    click.echo(f"root       {base64.b64encode(checkpoint.root).decode()}")
+    click.echo(f"signed at  {when}")
+    click.echo("witnesses  none configured")
+
+
 def _error(message: str) -> NoReturn:
     # The message is the user's own words: escape it, and never wrap it, so that it
     # stays one greppable line even when stderr is not a terminal.
@@ -283,7 +341,7 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except SaksiError as exc:
+    except (SaksiError, NoteError) as exc:
         _error(str(exc))
     except UnicodeDecodeError as exc:
         # Every input (manifest, registry, results) is read as UTF-8; a spreadsheet

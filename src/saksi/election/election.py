@@ -26,7 +26,10 @@ from saksi.election.state import ElectionState, FormOutcome
 from saksi.errors import RecordError, RegistryError, RejectedEntry, SaksiError, StoreError
 from saksi.ingest.columns import columns_from_dicts
 from saksi.keys.ed25519 import SigningKey
+from saksi.log.checkpoint import Checkpoint
 from saksi.log.entry import Entry, EntryType, decode_entry, encode_entry
+from saksi.log.note import NoteSigner
+from saksi.log.publish import LogPublisher
 from saksi.log.record import Record
 from saksi.manifest.entries import manifest_payloads
 from saksi.manifest.model import Manifest
@@ -67,6 +70,7 @@ class Election:
         self.record = record
         self._batch: dict[int, tuple[dict[str, Any], str]] = {}
         self._writer: threading.Thread | None = None
+        self._publisher: LogPublisher | None = None
         self._writer_error: BaseException | None = None
         self.state = self._new_state()
 
@@ -99,6 +103,7 @@ class Election:
         try:
             admin = SigningKey.generate()
             admin.save(folder.key_path("admin"))
+            SigningKey.generate().save(folder.key_path("log"))  # signs the checkpoints
             eid = manifest.election_id
             entries = [
                 make_entry(
@@ -391,6 +396,21 @@ class Election:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
         return digest
+
+    def log_signer(self) -> NoteSigner:
+        """The checkpoint signer: the log key under the manifest's origin name."""
+        return NoteSigner(self.manifest.origin, self.key("log").private)
+
+    def publish_log(self) -> Checkpoint:
+        """Write the public log (tiles, bundles) and a newly signed checkpoint."""
+        if self._publisher is None:
+            self._publisher = LogPublisher(
+                self.folder.public_dir / "log",
+                self.folder.root / "log-state.json",
+                self.log_signer(),
+            )
+        self.record.sync()
+        return self._publisher.publish(self.record)
 
     def remember_form(self, seq: int, payload: dict[str, Any], payload_hash_hex: str) -> None:
         """Make a form of the batch being applied readable before it reaches the record."""

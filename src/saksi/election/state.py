@@ -158,6 +158,7 @@ class ElectionState:
     def _install_manifest(self, manifest: Manifest) -> None:
         self.manifest = manifest
         pending = self.pending
+        pending.meta["origin"] = manifest.origin
         for s in manifest.sources:
             pending.sources.append(
                 (s.id, s.name, s.kind.value, ",".join(s.fields), ",".join(s.required))

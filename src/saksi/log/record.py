@@ -131,6 +131,16 @@ class Record:
         os.ftruncate(self._fd, self._end)
         os.fsync(self._fd)
 
+    def framed(self, start: int, end: int) -> bytes:
+        """Entries [start, end) with their length prefixes: a tlog-tiles entry bundle."""
+        if not 0 <= start <= end <= len(self._offsets):
+            raise RecordError(f"the record has no entries {start}..{end}")
+        if start == end:
+            return b""
+        first = self._offsets[start]
+        last = self._offsets[end] if end < len(self._offsets) else self._end
+        return self._read_range(first, last - first)
+
     def __getitem__(self, index: int) -> bytes:
         start = self._offsets[index]
         end = self._offsets[index + 1] if index + 1 < len(self._offsets) else self._end

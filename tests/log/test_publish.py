@@ -1,0 +1,107 @@
+"""The published log read back with nothing but hashlib, base64 and the log's vkey."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from saksi.election.election import Election
+from saksi.errors import RecordError
+from saksi.log.note import NoteVerifier, open_note
+from saksi.manifest.load import load_manifest
+from saksi.registry.pemilu2019 import read_pemilu2019
+from support import run_saksi
+
+REPO = Path(__file__).resolve().parents[2]
+HEADER = "tps_id,provinsi,kabupaten_kota,kecamatan,desa_kelurahan,desa_id,tps_no,dpt\n"
+
+
+def _mth(leaves: list[bytes]) -> bytes:
+    """RFC 6962 MTH written out again, independently of saksi.log."""
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return hashlib.sha256(b"\x01" + _mth(leaves[:k]) + _mth(leaves[k:])).digest()
+
+
+def _index(n: int) -> str:
+    parts = [f"{n % 1000:03d}"]
+    n //= 1000
+    while n:
+        parts.append(f"x{n % 1000:03d}")
+        n //= 1000
+    return "/".join(reversed(parts))
+
+
+def _entries_from_bundles(log: Path, size: int) -> list[bytes]:
+    entries: list[bytes] = []
+    for n in range((size + 255) // 256):
+        width = min(256, size - 256 * n)
+        name = _index(n) + ("" if width == 256 else f".p/{width}")
+        data = (log / "tile" / "entries" / name).read_bytes()
+        pos = 0
+        while pos < len(data):
+            length = int.from_bytes(data[pos : pos + 2], "big")
+            entries.append(data[pos + 2 : pos + 2 + length])
+            pos += 2 + length
+    return entries
+
+
+@pytest.fixture
+def election(tmp_path: Path) -> Election:
+    rows = [
+        f"{d}-{t:03d},BALI,KAB {d % 3},KEC {d % 5},DESA {d},{d},{t},200\n"
+        for d in range(1, 400)
+        for t in range(1, 4)
+    ]
+    (tmp_path / "tps.csv").write_text(HEADER + "".join(rows))
+    manifest = load_manifest(REPO / "src" / "saksi" / "examples" / "pemilu2019.toml")
+    opened = Election.create(tmp_path / "e", manifest)
+    opened.import_registry(read_pemilu2019(tmp_path / "tps.csv"))
+    return opened
+
+
+def test_published_log_recomputes_from_its_own_files(election: Election, tmp_path: Path) -> None:
+    folder = tmp_path / "e"
+    election.publish_log()
+    election.close()
+    vkey = run_saksi("log", "vkey", folder).stdout.strip()
+    log = folder / "public" / "log"
+    text, _ = open_note((log / "checkpoint").read_bytes(), [NoteVerifier.parse(vkey)])
+    origin, size_line, root_line = text.splitlines()
+    size = int(size_line)
+    assert origin == "saksi.local/pemilu2019"
+    assert size == len(election.record) > 256  # more than one bundle
+    entries = _entries_from_bundles(log, size)
+    assert [json.loads(e)["type"] for e in entries[:2]] == ["keys_register", "manifest"]
+    leaves = [hashlib.sha256(b"\x00" + e).digest() for e in entries]
+    assert base64.b64encode(_mth(leaves)).decode() == root_line
+    level0 = (log / "tile" / "0" / "000").read_bytes()
+    assert level0 == b"".join(leaves[:256])
+    partial = size % 256
+    level1 = (log / "tile" / "1" / f"000.p/{size // 256}").read_bytes()
+    assert level1 == b"".join(_mth(leaves[i : i + 256]) for i in range(0, size - partial, 256))
+
+
+def test_the_log_never_signs_a_fork_or_a_smaller_size(election: Election, tmp_path: Path) -> None:
+    first = election.publish_log()
+    state = tmp_path / "e" / "log-state.json"
+    saved = json.loads(state.read_text())
+    assert saved == {"size": first.size, "root": base64.b64encode(first.root).decode()}
+    again = election.publish_log()
+    assert again == first  # same size, same root: signing again is harmless
+    state.write_text(json.dumps({"size": first.size, "root": base64.b64encode(b"x" * 32).decode()}))
+    with pytest.raises(RecordError, match="another root"):
+        election.publish_log()
+    state.write_text(json.dumps({"size": first.size + 5, "root": saved["root"]}))
+    with pytest.raises(RecordError, match="smaller"):
+        election.publish_log()
+    election.close()
