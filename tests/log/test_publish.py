@@ -105,3 +105,34 @@ def test_the_log_never_signs_a_fork_or_a_smaller_size(election: Election, tmp_pa
     with pytest.raises(RecordError, match="smaller"):
         election.publish_log()
     election.close()
+
+
+def test_saksi_proof_gives_a_receipt_that_verifies(election: Election, tmp_path: Path) -> None:
+    from saksi.log.merkle import verify_inclusion
+
+    folder = tmp_path / "e"
+    form = {
+        "tps": "7-002",
+        "contest": "PPWP",
+        "source": "kpps",
+        "votes": {"01": 90, "02": 80},
+        "fields": {"suara_sah": 170, "suara_tidak_sah": 2, "pengguna_hak_pilih": 172},
+    }
+    election.import_forms([form], election.importer_key("kpps"))
+    election.close()
+    early = run_saksi("proof", folder, "--tps", "7-002", check=False)
+    assert early.returncode == 1
+    assert "published no checkpoint" in early.stderr
+    run_saksi("log", "publish", folder)
+    receipt = json.loads(run_saksi("proof", folder, "--tps", "7-002").stdout)
+    vkey = run_saksi("log", "vkey", folder).stdout.strip()
+    text, _ = open_note(receipt["checkpoint"].encode(), [NoteVerifier.parse(vkey)])
+    assert text.splitlines()[1:3] == [str(receipt["tree_size"]), receipt["root"]]
+    entry = base64.b64decode(receipt["entry"])
+    assert json.loads(entry)["payload"]["tps"] == "7-002"
+    assert hashlib.sha256(entry).hexdigest() == receipt["entry_hash"]
+    proof = [base64.b64decode(p) for p in receipt["inclusion_proof"]]
+    leaf = hashlib.sha256(b"\x00" + entry).digest()
+    root = base64.b64decode(receipt["root"])
+    assert verify_inclusion(leaf, receipt["leaf_index"], receipt["tree_size"], proof, root)
+    assert not verify_inclusion(leaf, receipt["leaf_index"] - 1, receipt["tree_size"], proof, root)

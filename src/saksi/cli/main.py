@@ -302,6 +302,40 @@ def log_publish(election_dir: Path) -> None:
     click.echo(f"checkpoint {checkpoint.size} {base64.b64encode(checkpoint.root).decode()}")
 
 
+@cli.command()
+@click.argument("election_dir", type=ELECTION_DIR)
+@click.option("--tps", "tps_id", required=True, help="TPS id.")
+@click.option("--contest", default=None, help="Contest id (default: the first).")
+@click.option("--source", default=None, help="Source id (default: the official source).")
+def proof(election_dir: Path, tps_id: str, contest: str | None, source: str | None) -> None:
+    """Print, as JSON, the inclusion proof of a TPS's current form to the signed checkpoint."""
+    from saksi.cli.readonly import open_store_readonly
+    from saksi.election.folder import ElectionFolder
+    from saksi.log.proofs import inclusion_receipt
+    from saksi.log.publish import SignedState
+    from saksi.log.record import Record
+    from saksi.tally.query import default_contest, default_source
+
+    folder = ElectionFolder(election_dir)
+    with open_store_readonly(election_dir) as store:
+        contest_id = contest or default_contest(store)
+        source_id = source or default_source(store)
+        rows = store.query(
+            "SELECT seq FROM forms WHERE tps = ? AND contest = ? AND source = ? AND is_current = 1",
+            (tps_id, contest_id, source_id),
+        )
+    if not rows:
+        raise SaksiError(f"TPS {tps_id} has no {contest_id} form from source {source_id}")
+    state = SignedState.load(folder.root / "log-state.json")
+    checkpoint = folder.public_dir / "log" / "checkpoint"
+    if state is None or not checkpoint.exists():
+        raise SaksiError(f"{election_dir} has published no checkpoint; run 'saksi log publish'")
+    with Record(folder.record_path, writable=False) as record:
+        receipt = inclusion_receipt(record, checkpoint.read_bytes(), state.size, int(rows[0][0]))
+    receipt.update({"tps": tps_id, "contest": contest_id, "source": source_id})
+    click.echo(json.dumps(receipt, ensure_ascii=False, indent=1))
+
+
 @log.command("status")
 @click.argument("election_dir", type=ELECTION_DIR)
 def log_status(election_dir: Path) -> None:

@@ -72,7 +72,7 @@ class NoteVerifier:
 
     @classmethod
     def parse(cls, vkey: str) -> NoteVerifier:
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)  # the base64 key itself may hold a "+"
         if len(parts) != 3:
             raise NoteError("a verifier key is <name>+<key ID>+<key>")
         name, hex_id, encoded = parts
