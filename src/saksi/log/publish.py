@@ -28,14 +28,18 @@ from saksi.log.tree import Tree
 __all__ = ["LogPublisher", "SignedState", "write_atomically"]
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write a file so that readers see the old or the new bytes, never a torn mix."""
+def write_atomically(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Write a file so that readers see the old or the new bytes, never a torn mix.
+
+    ``sync=False`` leaves the fsync to the caller (one ``os.sync`` for many files).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("wb") as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if sync:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
@@ -69,6 +73,7 @@ class LogPublisher:
         self.state_path = state_path
         self.signer = signer
         self.tree = Tree()
+        self._unsynced = False
 
     def catch_up(self, record: Record) -> None:
         """Add a leaf for every record entry the tree lacks."""
@@ -105,6 +110,9 @@ class LogPublisher:
             start = index * TILE_WIDTH
             end = min(start + TILE_WIDTH, size)
             self._write(bundle_path(index, end - start), partial(record.framed, start, end))
+        if self._unsynced:
+            os.sync()  # every tile and bundle is on disk before the checkpoint names them
+            self._unsynced = False
         checkpoint = Checkpoint(self.signer.name, size, root)
         SignedState(size, root).save(self.state_path)  # before anyone can see it
         write_atomically(
@@ -116,4 +124,5 @@ class LogPublisher:
         path = self.directory / name
         if path.exists():
             return  # tiles and bundles never change once written
-        write_atomically(path, make())
+        write_atomically(path, make(), sync=False)
+        self._unsynced = True
