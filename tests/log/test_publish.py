@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from saksi.election.election import Election
-from saksi.errors import RecordError
+from saksi.errors import RecordError, SaksiError
 from saksi.log.note import NoteVerifier, open_note
 from saksi.manifest.load import load_manifest
 from saksi.registry.pemilu2019 import read_pemilu2019
@@ -136,3 +136,23 @@ def test_saksi_proof_gives_a_receipt_that_verifies(election: Election, tmp_path:
     root = base64.b64decode(receipt["root"])
     assert verify_inclusion(leaf, receipt["leaf_index"], receipt["tree_size"], proof, root)
     assert not verify_inclusion(leaf, receipt["leaf_index"] - 1, receipt["tree_size"], proof, root)
+
+
+def test_checkpoints_follow_the_configured_cadence(tmp_path: Path) -> None:
+    rows = [f"{d}-001,BALI,KAB A,KEC A,DESA {d},{d},1,200\n" for d in range(1, 301)]
+    (tmp_path / "tps.csv").write_text(HEADER + "".join(rows))
+    manifest = load_manifest(REPO / "src" / "saksi" / "examples" / "pemilu2019.toml")
+    Election.create(tmp_path / "e", manifest).close()
+    config = tmp_path / "e" / "saksi.toml"
+    config.write_text(config.read_text() + "[log]\ncheckpoint_every_entries = 100\n")
+    checkpoint = tmp_path / "e" / "public" / "log" / "checkpoint"
+    with Election.open(tmp_path / "e") as election:
+        assert not checkpoint.exists()
+        election.import_registry(read_pemilu2019(tmp_path / "tps.csv"))
+        size = len(election.record)
+    assert checkpoint.read_text().splitlines()[1] == str(size)  # signed by itself
+    state = json.loads((tmp_path / "e" / "log-state.json").read_text())
+    assert state["size"] == size
+    config.write_text(config.read_text() + "checkpoint_every_seconds = 0\n")
+    with pytest.raises(SaksiError, match="checkpoint_every_seconds"):
+        Election.open(tmp_path / "e")

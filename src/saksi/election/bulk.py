@@ -244,6 +244,7 @@ def _import(
         if progress is not None:
             progress(recorded + screened.duplicates)
     election.flush()
+    election.maybe_publish()
     return ImportSummary(recorded, screened.duplicates, attestations)
 
 

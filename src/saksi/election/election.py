@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from saksi.keys.ed25519 import SigningKey
 from saksi.log.checkpoint import Checkpoint
 from saksi.log.entry import Entry, EntryType, decode_entry, encode_entry
 from saksi.log.note import NoteSigner
-from saksi.log.publish import LogPublisher
+from saksi.log.publish import LogPublisher, SignedState
 from saksi.log.record import Record
 from saksi.manifest.entries import manifest_payloads
 from saksi.manifest.model import Manifest
@@ -71,6 +72,10 @@ class Election:
         self._batch: dict[int, tuple[dict[str, Any], str]] = {}
         self._writer: threading.Thread | None = None
         self._publisher: LogPublisher | None = None
+        self._cadence = folder.read_cadence()
+        signed = SignedState.load(folder.root / "log-state.json")
+        self._published_size = signed.size if signed is not None else 0
+        self._published_at = time.monotonic()
         self._writer_error: BaseException | None = None
         self.state = self._new_state()
 
@@ -134,6 +139,7 @@ class Election:
         date, for a caller that calls ``rebuild`` next (which replays the record anyway)."""
         folder = ElectionFolder(root)
         election_id, store_url = folder.read_config()
+        folder.read_cadence()  # refuse a bad [log] section before taking any lock
         record = Record(folder.record_path)
         try:
             store = open_store(store_url, folder.sqlite_path, election_id)
@@ -279,6 +285,17 @@ class Election:
         self._batch.clear()
         if sync:
             self.flush()
+            self.maybe_publish()
+
+    def maybe_publish(self) -> Checkpoint | None:
+        """Sign a checkpoint when the configured cadence says one is due."""
+        entries, seconds = self._cadence
+        new = len(self.record) - self._published_size
+        due = new > 0 and (
+            (entries is not None and new >= entries)
+            or (seconds is not None and time.monotonic() - self._published_at >= seconds)
+        )
+        return self.publish_log() if due else None
 
     def wait_for_writer(self) -> None:
         """Wait until a background projection write has finished; re-raise its failure."""
@@ -410,7 +427,9 @@ class Election:
                 self.log_signer(),
             )
         self.record.sync()
-        return self._publisher.publish(self.record)
+        checkpoint = self._publisher.publish(self.record)
+        self._published_size, self._published_at = checkpoint.size, time.monotonic()
+        return checkpoint
 
     def remember_form(self, seq: int, payload: dict[str, Any], payload_hash_hex: str) -> None:
         """Make a form of the batch being applied readable before it reaches the record."""

@@ -69,6 +69,22 @@ class ElectionFolder:
             lines.append(f"store = {json.dumps(store)}")
         self.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
+    def read_cadence(self) -> tuple[int | None, float | None]:
+        """When to sign checkpoints by themselves: ``[log] checkpoint_every_entries`` and
+        ``checkpoint_every_seconds`` in saksi.toml; neither set means only on request."""
+        try:
+            config = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            return None, None
+        section = config.get("log", {})
+        entries = section.get("checkpoint_every_entries") if isinstance(section, dict) else None
+        seconds = section.get("checkpoint_every_seconds") if isinstance(section, dict) else None
+        if entries is not None and (type(entries) is not int or entries < 1):
+            raise SaksiError(f"{self.config_path}: checkpoint_every_entries must be >= 1")
+        if seconds is not None and (not isinstance(seconds, int | float) or seconds <= 0):
+            raise SaksiError(f"{self.config_path}: checkpoint_every_seconds must be > 0")
+        return entries, float(seconds) if seconds is not None else None
+
     def read_config(self) -> tuple[str, str | None]:
         if not self.exists():
             raise SaksiError(
