@@ -1,0 +1,1 @@
+"""Log witnesses: check that each checkpoint extends the last one seen, then cosign it."""
