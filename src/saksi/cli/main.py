@@ -336,6 +336,71 @@ def proof(election_dir: Path, tps_id: str, contest: str | None, source: str | No
     click.echo(json.dumps(receipt, ensure_ascii=False, indent=1))
 
 
+@cli.group()
+def witness() -> None:
+    """A log witness (C2SP tlog-witness): cosigns checkpoints that extend what it saw."""
+
+
+WITNESS_DIR = click.Path(path_type=Path, file_okay=False)
+
+
+@witness.command("init")
+@click.argument("witness_dir", type=WITNESS_DIR)
+@click.option("--name", required=True, help="The witness's key name, e.g. witness.example/w1.")
+def witness_init(witness_dir: Path, name: str) -> None:
+    """Create a witness folder with a new cosigner key."""
+    from saksi.witness.folder import create_witness
+
+    cosigner = create_witness(witness_dir, name)
+    click.echo(cosigner.key.vkey())
+
+
+@witness.command("add-log")
+@click.argument("witness_dir", type=WITNESS_DIR)
+@click.argument("vkey")
+def witness_add_log(witness_dir: Path, vkey: str) -> None:
+    """Follow a log, given its verifier key (from 'saksi log vkey')."""
+    from saksi.witness.folder import add_log
+
+    verifier = add_log(witness_dir, vkey)
+    click.echo(f"following {verifier.name}")
+
+
+@witness.command("vkey")
+@click.argument("witness_dir", type=WITNESS_DIR)
+def witness_vkey(witness_dir: Path) -> None:
+    """Print the witness's cosigner key, for verifiers' witness policies."""
+    from saksi.witness.folder import load_witness
+
+    click.echo(load_witness(witness_dir).cosigner.key.vkey())
+
+
+@witness.command("serve")
+@click.argument("witness_dir", type=WITNESS_DIR)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=7380, show_default=True, help="Port to listen on.")
+def witness_serve(witness_dir: Path, host: str, port: int) -> None:
+    """Serve POST /add-checkpoint until interrupted."""
+    import os
+
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    from saksi.witness.folder import load_witness
+
+    load_witness(witness_dir)  # refuse a broken folder before the server starts
+    os.environ["SAKSI_WITNESS_DIR"] = str(witness_dir.resolve())
+    Granian(
+        "saksi.witness.server:create_app",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        factory=True,
+        workers=1,  # one process: the check-then-persist lock must see every request
+        log_access=False,
+    ).serve()
+
+
 @log.command("status")
 @click.argument("election_dir", type=ELECTION_DIR)
 def log_status(election_dir: Path) -> None:
