@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import base64
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,43 +10,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from saksi.log.checkpoint import Checkpoint
 from saksi.log.merkle import leaf_hash
-from saksi.log.note import NoteSigner, sign_note
+from saksi.log.note import NoteSigner, NoteVerifier, sign_note
 from saksi.log.tree import Tree
 from saksi.witness.cosignature import CosignerKey
-from support import run_saksi
+from support import free_port, run_saksi, serving_witness
 
 ORIGIN = "saksi.local/http-test"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _serving(folder: Path) -> Iterator[str]:
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "saksi", "witness", "serve", str(folder), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                assert server.poll() is None, "the witness server exited"
-                assert time.monotonic() < deadline, "the witness server did not start"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def _request(tree: Tree, signer: NoteSigner, old: int) -> tuple[bytes, str]:
@@ -71,7 +34,7 @@ def test_witness_server_cosigns_refuses_and_remembers(tmp_path: Path) -> None:
     tree = Tree()
     for i in range(40):
         tree.append(leaf_hash(str(i).encode()))
-    with _serving(folder) as url:
+    with serving_witness(folder) as url:
         body, text = _request(tree, signer, 0)
         reply = httpx.post(f"{url}/add-checkpoint", content=body, timeout=10)
         assert reply.status_code == 200
@@ -83,8 +46,62 @@ def test_witness_server_cosigns_refuses_and_remembers(tmp_path: Path) -> None:
         assert huge.status_code == 413
     for i in range(40, 50):
         tree.append(leaf_hash(str(i).encode()))
-    with _serving(folder) as url:  # a restarted witness remembers size 40
+    with serving_witness(folder) as url:  # a restarted witness remembers size 40
         body, text = _request(tree, signer, 40)
         reply = httpx.post(f"{url}/add-checkpoint", content=body, timeout=10)
         assert reply.status_code == 200
         assert key.verify(text, reply.text.rstrip("\n")) is not None
+
+
+def test_the_log_pushes_checkpoints_and_publishes_cosignatures(tmp_path: Path) -> None:
+    from saksi.election.election import Election
+    from saksi.log.note import open_note
+    from saksi.manifest.load import load_manifest
+    from saksi.registry.pemilu2019 import read_pemilu2019
+
+    repo = Path(__file__).resolve().parents[2]
+    header = "tps_id,provinsi,kabupaten_kota,kecamatan,desa_kelurahan,desa_id,tps_no,dpt\n"
+    (tmp_path / "tps.csv").write_text(header + "1-001,BALI,A,B,C,1,1,200\n2-001,BALI,A,B,D,2,1,9\n")
+    manifest = load_manifest(repo / "src" / "saksi" / "examples" / "pemilu2019.toml")
+    folder = tmp_path / "e"
+    with Election.create(folder, manifest) as election:
+        log_vkey = election.log_signer().verifier.vkey()
+    keys = []
+    for name in ("w1", "w2"):
+        out = run_saksi("witness", "init", tmp_path / name, "--name", f"{name}.example").stdout
+        keys.append(out.strip())
+        run_saksi("witness", "add-log", tmp_path / name, log_vkey)
+    down = free_port()  # nothing listens here yet: w2 is down at first
+    with serving_witness(tmp_path / "w1") as url1:
+        config = folder / "saksi.toml"
+        config.write_text(
+            config.read_text()
+            + f'[[log.witness]]\nurl = "{url1}"\nvkey = "{keys[0]}"\n'
+            + f'[[log.witness]]\nurl = "http://127.0.0.1:{down}"\nvkey = "{keys[1]}"\n'
+        )
+        with Election.open(folder) as election:
+            election.import_registry(read_pemilu2019(tmp_path / "tps.csv"))
+            election.publish_log()
+        note = (folder / "public" / "log" / "checkpoint").read_text()
+        text = note.split("\n\n")[0] + "\n"
+        cosigned = [
+            k
+            for k in map(CosignerKey.parse, keys)
+            if any(k.verify(text, line) is not None for line in note.splitlines())
+        ]
+        assert [k.name for k in cosigned] == ["w1.example"]  # w2 was down
+        open_note(note.encode(), [NoteVerifier.parse(log_vkey)])  # the log's own signature
+        with serving_witness(tmp_path / "w2", port=down):
+            (tmp_path / "more.csv").write_text(header + "3-001,BALI,A,B,E,3,1,50\n")
+            with Election.open(folder) as election:
+                election.import_registry(read_pemilu2019(tmp_path / "more.csv"))
+                checkpoint = election.publish_log()
+            note = (folder / "public" / "log" / "checkpoint").read_text()
+            text = note.split("\n\n")[0] + "\n"
+            assert text.splitlines()[1] == str(checkpoint.size)
+            both = [
+                k.name
+                for k in map(CosignerKey.parse, keys)
+                if any(k.verify(text, line) is not None for line in note.splitlines())
+            ]
+            assert both == ["w1.example", "w2.example"]

@@ -32,11 +32,13 @@ from saksi.log.entry import Entry, EntryType, decode_entry, encode_entry
 from saksi.log.note import NoteSigner
 from saksi.log.publish import LogPublisher, SignedState
 from saksi.log.record import Record
+from saksi.log.witnessing import WitnessEndpoint
 from saksi.manifest.entries import manifest_payloads
 from saksi.manifest.model import Manifest
 from saksi.registry.entries import DesaRecord, check_desa_records, registry_payloads
 from saksi.registry.model import NATIONAL
 from saksi.store.base import Store, open_store
+from saksi.witness.cosignature import CosignerKey
 
 __all__ = ["Election", "ImportSummary", "Receipt", "make_entry"]
 
@@ -421,10 +423,15 @@ class Election:
     def publish_log(self) -> Checkpoint:
         """Write the public log (tiles, bundles) and a newly signed checkpoint."""
         if self._publisher is None:
+            witnesses = [
+                WitnessEndpoint(url, CosignerKey.parse(vkey))
+                for url, vkey in self.folder.read_witnesses()
+            ]
             self._publisher = LogPublisher(
                 self.folder.public_dir / "log",
                 self.folder.root / "log-state.json",
                 self.log_signer(),
+                witnesses,
             )
         self.record.sync()
         checkpoint = self._publisher.publish(self.record)

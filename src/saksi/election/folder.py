@@ -85,6 +85,23 @@ class ElectionFolder:
             raise SaksiError(f"{self.config_path}: checkpoint_every_seconds must be > 0")
         return entries, float(seconds) if seconds is not None else None
 
+    def read_witnesses(self) -> list[tuple[str, str]]:
+        """(url, vkey) of each ``[[log.witness]]`` in saksi.toml."""
+        try:
+            config = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            return []
+        section = config.get("log", {})
+        items = section.get("witness", []) if isinstance(section, dict) else []
+        out = []
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict) or not all(
+                isinstance(item.get(k), str) for k in ("url", "vkey")
+            ):
+                raise SaksiError(f"{self.config_path}: each [[log.witness]] needs url and vkey")
+            out.append((item["url"], item["vkey"]))
+        return out
+
     def read_config(self) -> tuple[str, str | None]:
         if not self.exists():
             raise SaksiError(

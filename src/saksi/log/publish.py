@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -24,6 +24,7 @@ from saksi.log.note import NoteSigner, sign_note
 from saksi.log.record import Record
 from saksi.log.tiles import TILE_WIDTH, bundle_path, tile_bytes, tile_path, tiles_at
 from saksi.log.tree import Tree
+from saksi.log.witnessing import WitnessEndpoint, collect_cosignatures
 
 __all__ = ["LogPublisher", "SignedState", "write_atomically"]
 
@@ -68,7 +69,14 @@ class SignedState:
 class LogPublisher:
     """Keeps the Merkle tree of a record and writes its tiles, bundles and checkpoint."""
 
-    def __init__(self, directory: Path, state_path: Path, signer: NoteSigner) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        state_path: Path,
+        signer: NoteSigner,
+        witnesses: Sequence[WitnessEndpoint] = (),
+    ) -> None:
+        self.witnesses = list(witnesses)
         self.directory = directory
         self.state_path = state_path
         self.signer = signer
@@ -115,9 +123,18 @@ class LogPublisher:
             self._unsynced = False
         checkpoint = Checkpoint(self.signer.name, size, root)
         SignedState(size, root).save(self.state_path)  # before anyone can see it
-        write_atomically(
-            self.directory / "checkpoint", sign_note(checkpoint.text(), [self.signer]).encode()
-        )
+        note = sign_note(checkpoint.text(), [self.signer])
+        if self.witnesses:
+            note += "".join(
+                collect_cosignatures(
+                    self.witnesses,
+                    self.tree,
+                    size,
+                    note,
+                    self.state_path.with_name("witness-sizes.json"),
+                )
+            )
+        write_atomically(self.directory / "checkpoint", note.encode())
         return checkpoint
 
     def _write(self, name: str, make: Callable[[], bytes]) -> None:
