@@ -27,6 +27,7 @@ __all__ = [
     "key_id",
     "open_note",
     "parse_note",
+    "parse_vkey",
     "sign_note",
 ]
 
@@ -48,6 +49,25 @@ def key_id(name: str, signature_type: int, public: bytes) -> int:
 def _check_name(name: str) -> None:
     if not name or any(c.isspace() or c == "+" for c in name):
         raise NoteError(f"key name {name!r} is empty or holds a space or '+'")
+
+
+def parse_vkey(vkey: str, signature_type: int) -> tuple[str, bytes]:
+    """Name and 32-byte Ed25519 key of "<name>+<hex key ID>+<base64(type || key)>"."""
+    parts = vkey.strip().split("+", 2)  # the base64 key itself may hold a "+"
+    if len(parts) != 3:
+        raise NoteError("a verifier key is <name>+<key ID>+<key>")
+    name, hex_id, encoded = parts
+    _check_name(name)
+    try:
+        identifier = int(hex_id, 16)
+        material = base64.b64decode(encoded, validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise NoteError(f"verifier key {vkey!r} is malformed") from exc
+    if len(hex_id) != 8 or len(material) != 33 or material[0] != signature_type:
+        raise NoteError(f"verifier key {vkey!r} is not an Ed25519 key of the expected type")
+    if key_id(name, signature_type, material[1:]) != identifier:
+        raise NoteError(f"verifier key {vkey!r} has the wrong key ID")
+    return name, material[1:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,22 +92,8 @@ class NoteVerifier:
 
     @classmethod
     def parse(cls, vkey: str) -> NoteVerifier:
-        parts = vkey.strip().split("+", 2)  # the base64 key itself may hold a "+"
-        if len(parts) != 3:
-            raise NoteError("a verifier key is <name>+<key ID>+<key>")
-        name, hex_id, encoded = parts
-        _check_name(name)
-        try:
-            identifier = int(hex_id, 16)
-            material = base64.b64decode(encoded, validate=True)
-        except (ValueError, binascii.Error) as exc:
-            raise NoteError(f"verifier key {vkey!r} is malformed") from exc
-        if len(hex_id) != 8 or len(material) != 33 or material[0] != ED25519:
-            raise NoteError(f"verifier key {vkey!r} is not an Ed25519 key")
-        verifier = cls(name, identifier, material[1:])
-        if key_id(name, ED25519, verifier.public) != identifier:
-            raise NoteError(f"verifier key {vkey!r} has the wrong key ID")
-        return verifier
+        name, public = parse_vkey(vkey, ED25519)
+        return cls(name, key_id(name, ED25519, public), public)
 
     def vkey(self) -> str:
         material = base64.b64encode(bytes([ED25519]) + self.public).decode()

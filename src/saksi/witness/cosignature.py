@@ -10,7 +10,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from saksi.log.note import NoteError, key_id
+from saksi.log.note import NoteError, key_id, parse_vkey
 
 __all__ = ["COSIGNATURE", "Cosigner", "CosignerKey", "cosigned_message"]
 
@@ -42,19 +42,7 @@ class CosignerKey:
 
     @classmethod
     def parse(cls, vkey: str) -> CosignerKey:
-        parts = vkey.strip().split("+", 2)
-        if len(parts) != 3:
-            raise NoteError("a witness key is <name>+<key ID>+<key>")
-        try:
-            material = base64.b64decode(parts[2], validate=True)
-        except binascii.Error as exc:
-            raise NoteError(f"witness key {vkey!r} is not base64") from exc
-        if len(material) != 33 or material[0] != COSIGNATURE:
-            raise NoteError(f"witness key {vkey!r} is not an Ed25519 cosigner key")
-        key = cls(parts[0], material[1:])
-        if f"{key.key_id:08x}" != parts[1]:
-            raise NoteError(f"witness key {vkey!r} has the wrong key ID")
-        return key
+        return cls(*parse_vkey(vkey, COSIGNATURE))
 
     def verify(self, checkpoint_text: str, signature_line: str) -> int | None:
         """The timestamp of a valid cosignature line by this key, else None."""
