@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -43,7 +42,6 @@ from saksi.witness.cosignature import CosignerKey
 __all__ = ["Election", "ImportSummary", "Receipt", "make_entry"]
 
 Progress = Callable[[int], None]
-FLUSH_EVERY = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,8 +474,3 @@ class Election:
             )
         columns = columns_from_dicts(items, contest, source)
         return import_columns(self, columns, signer, name=name, progress=progress)
-
-
-def remove_election(root: Path) -> None:
-    """Delete an election folder (used by tests and the demo's fresh start)."""
-    shutil.rmtree(root, ignore_errors=True)

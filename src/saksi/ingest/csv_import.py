@@ -12,7 +12,7 @@ import itertools
 import operator
 import re
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +21,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from saksi.errors import RejectedEntry, SaksiError
+from saksi.errors import SaksiError
 from saksi.ingest.columns import ABSENT, FormColumns
 from saksi.ingest.validate import MAX_COUNT
 from saksi.manifest.model import Contest, Manifest
 
 __all__ = [
     "MAX_ERRORS_SHOWN",
-    "check_results_csv",
     "columns_from_csv",
-    "read_results_csv",
     "resolve_contest",
     "write_results_csv",
 ]
@@ -75,84 +73,6 @@ def _columns(
     if "tps_id" not in header:
         raise SaksiError("the results CSV needs a tps_id column")
     return mapping
-
-
-def read_results_csv(
-    path: Path, manifest: Manifest, contest: Contest, source: str
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, form payload) per row; a malformed cell raises RejectedEntry."""
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise SaksiError(f"results file {path} does not exist") from exc
-    with handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise SaksiError(f"results file {path} is empty")
-        mapping = _columns(header, manifest, contest, source)
-        plan = [(i, *mapping[c]) for i, c in enumerate(header) if c in mapping]
-        tps_col = header.index("tps_id")
-        width = len(header)
-        for line, row in enumerate(reader, start=2):
-            if len(row) != width:
-                raise RejectedEntry(f"line {line}: {len(row)} cells where the header has {width}")
-            votes: dict[str, Any] = {}
-            fields: dict[str, Any] = {}
-            for index, kind, name in plan:
-                cell = row[index].strip()
-                if cell == "":
-                    continue
-                if not cell.isdigit() or not cell.isascii():
-                    raise RejectedEntry(
-                        f"line {line}, TPS {row[tps_col]}: {header[index]} = '{cell}' is not "
-                        "a whole number of zero or more"
-                    )
-                (votes if kind == "votes" else fields)[name] = int(cell)
-            yield (
-                line,
-                {
-                    "tps": row[tps_col].strip(),
-                    "contest": contest.id,
-                    "source": source,
-                    "votes": votes,
-                    "fields": fields,
-                },
-            )
-
-
-def check_results_csv(
-    path: Path,
-    manifest: Manifest,
-    contest: Contest,
-    source: str,
-    check: Callable[[dict[str, Any]], object],
-) -> tuple[int, list[str]]:
-    """Check every row (``check`` raises RejectedEntry); returns row count and errors."""
-    errors: list[str] = []
-    seen: dict[str, int] = {}
-    rows = 0
-    iterator = read_results_csv(path, manifest, contest, source)
-    while True:
-        try:
-            item = next(iterator, None)
-        except RejectedEntry as exc:
-            errors.append(str(exc))
-            break  # the reader cannot continue past a malformed row
-        if item is None:
-            break
-        line, form = item
-        rows += 1
-        tps = form["tps"]
-        if tps in seen:
-            errors.append(f"line {line}: TPS {tps} already appears on line {seen[tps]}")
-            continue
-        seen[tps] = line
-        try:
-            check(form)
-        except RejectedEntry as exc:
-            errors.append(f"line {line}: {exc}")
-    return rows, errors
 
 
 _INTEGER = re.compile(r"-?[0-9]+")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from pathlib import Path
 from typing import Any
 
 from saksi.errors import SaksiError
@@ -12,7 +11,7 @@ from saksi.log.merkle import leaf_hash, verify_inclusion
 from saksi.log.record import Record
 from saksi.log.tree import Tree
 
-__all__ = ["consistency_between", "inclusion_receipt", "tree_of"]
+__all__ = ["inclusion_receipt", "tree_of"]
 
 
 def tree_of(record: Record, size: int) -> Tree:
@@ -50,9 +49,3 @@ def inclusion_receipt(
         "checkpoint": checkpoint_note.decode(),
         "entry": base64.b64encode(entry).decode(),
     }
-
-
-def consistency_between(record_path: Path, old: int, new: int) -> list[bytes]:
-    """The consistency proof from size ``old`` to ``new`` of a record."""
-    with Record(record_path, writable=False) as record:
-        return tree_of(record, new).consistency_proof(old, new)
