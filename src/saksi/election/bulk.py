@@ -311,6 +311,8 @@ class _Prepared:
     flags: BoolArray
     desa: IntArray  # index into Screened.desas, per form
     dpt: tuple[IntArray, BoolArray]
+    votes: IntArray  # (forms x choices)
+    fields: dict[str, tuple[IntArray, BoolArray]]
 
 
 class _BlockApplier:
@@ -437,7 +439,9 @@ class _BlockApplier:
         flags = check_rules_columns(
             votes, fields, domestic=facts.domestic[fast], registry_dpt=dpt, max_dpt=self.max_dpt
         )
-        return _Prepared(bodies, digests, self._flag_names(flags), flags, facts.desa[fast], dpt)
+        return _Prepared(
+            bodies, digests, self._flag_names(flags), flags, facts.desa[fast], dpt, votes, fields
+        )
 
     def _columns(
         self, sub: npt.NDArray[np.int64], present: npt.NDArray[np.bool_]
@@ -457,10 +461,10 @@ class _BlockApplier:
             return
         state, columns = self.state, self.columns
         contest, source = columns.contest.id, columns.source.id
-        sub = self.matrix[fast]
-        votes, fields = self._columns(sub, sub != ABSENT)
         shape = state.tally.layout(contest, source)
-        contributions = shape.contribution_matrix(votes, fields, prepared.flags, prepared.dpt)
+        contributions = shape.contribution_matrix(
+            prepared.votes, prepared.fields, prepared.flags, prepared.dpt
+        )
         # Sum per desa over the forms, then climb the tree over the (few) regions.
         regions = state.registry.regions
         order = np.argsort(prepared.desa, kind="stable")
