@@ -295,10 +295,19 @@ def log_vkey(election_dir: Path) -> None:
 
 @log.command("publish")
 @click.argument("election_dir", type=ELECTION_DIR)
-def log_publish(election_dir: Path) -> None:
-    """Write tiles and entry bundles for the whole record and sign a new checkpoint."""
+@click.option(
+    "--exports/--no-exports",
+    default=True,
+    show_default=True,
+    help="Also write the open-data exports (one CSV row per TPS; region totals).",
+)
+def log_publish(election_dir: Path, exports: bool) -> None:
+    """Publish totals, flags, photos and exports under a publication entry, write tiles
+    and entry bundles for the whole record, and sign a new checkpoint."""
     with Election.open(election_dir) as election:
-        checkpoint = election.publish_log()
+        checkpoint = election.publish_log(exports=exports)
+        publication = election.state.published_size
+    click.echo(f"publication of log_size {publication}: public/index.json")
     click.echo(f"checkpoint {checkpoint.size} {base64.b64encode(checkpoint.root).decode()}")
 
 
@@ -408,18 +417,39 @@ def log_status(election_dir: Path) -> None:
     from saksi.election.folder import ElectionFolder
     from saksi.log.checkpoint import Checkpoint
     from saksi.log.note import open_note
+    from saksi.publication.index import INDEX_NAME, PublicationIndex
+    from saksi.witness.cosignature import CosignerKey
 
-    path = ElectionFolder(election_dir).public_dir / "log" / "checkpoint"
+    folder = ElectionFolder(election_dir)
+    path = folder.public_dir / "log" / "checkpoint"
     if not path.exists():
         raise SaksiError(f"{election_dir} has published no checkpoint; run 'saksi log publish'")
-    text, _ = open_note(path.read_bytes(), [_log_verifier(election_dir)])
+    note = path.read_bytes()
+    text, _ = open_note(note, [_log_verifier(election_dir)])
     checkpoint = Checkpoint.parse(text)
     when = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).isoformat(timespec="seconds")
     click.echo(f"origin     {checkpoint.origin}")
     click.echo(f"size       {checkpoint.size}")
     click.echo(f"root       {base64.b64encode(checkpoint.root).decode()}")
     click.echo(f"signed at  {when}")
-    click.echo("witnesses  none configured")
+    index = PublicationIndex.load(folder.public_dir / INDEX_NAME)
+    if index is not None:
+        click.echo(f"published  totals of log_size {index.log_size}, {len(index.files)} files")
+    witnesses = folder.read_witnesses()
+    if not witnesses:
+        click.echo("witnesses  none configured")
+    sizes_path = folder.root / "witness-sizes.json"
+    sizes = json.loads(sizes_path.read_text(encoding="utf-8")) if sizes_path.exists() else {}
+    signature_lines = note.decode().split("\n\n", 1)[1].splitlines()
+    for url, vkey in witnesses:
+        key = CosignerKey.parse(vkey)
+        cosigned = any(key.verify(text, line) is not None for line in signature_lines)
+        state = "cosigned this checkpoint" if cosigned else "no cosignature on this checkpoint"
+        last = sizes.get(url)
+        click.echo(
+            f"witness    {key.name} at {url}: {state}; last cosigned size "
+            f"{last if last is not None else 'none'}"
+        )
 
 
 def _error(message: str) -> NoReturn:

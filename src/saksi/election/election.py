@@ -34,6 +34,7 @@ from saksi.log.record import Record
 from saksi.log.witnessing import WitnessEndpoint
 from saksi.manifest.entries import manifest_payloads
 from saksi.manifest.model import Manifest
+from saksi.publication.publisher import Publisher
 from saksi.registry.entries import DesaRecord, check_desa_records, registry_payloads
 from saksi.registry.model import NATIONAL
 from saksi.store.base import Store, open_store
@@ -72,6 +73,8 @@ class Election:
         self._batch: dict[int, tuple[dict[str, Any], str]] = {}
         self._writer: threading.Thread | None = None
         self._publisher: LogPublisher | None = None
+        self._files: Publisher | None = None
+        self._publishing = False
         self._cadence = folder.read_cadence()
         signed = SignedState.load(folder.root / "log-state.json")
         self._published_size = signed.size if signed is not None else 0
@@ -285,7 +288,8 @@ class Election:
         self._batch.clear()
         if sync:
             self.flush()
-            self.maybe_publish()
+            if not self._publishing:
+                self.maybe_publish()
 
     def maybe_publish(self) -> Checkpoint | None:
         """Sign a checkpoint when the configured cadence says one is due."""
@@ -418,23 +422,51 @@ class Election:
         """The checkpoint signer: the log key under the manifest's origin name."""
         return NoteSigner(self.manifest.origin, self.key("log").private)
 
-    def publish_log(self) -> Checkpoint:
-        """Write the public log (tiles, bundles) and a newly signed checkpoint."""
-        if self._publisher is None:
-            witnesses = [
-                WitnessEndpoint(url, CosignerKey.parse(vkey))
-                for url, vkey in self.folder.read_witnesses()
-            ]
-            self._publisher = LogPublisher(
-                self.folder.public_dir / "log",
-                self.folder.root / "log-state.json",
-                self.log_signer(),
-                witnesses,
-            )
-        self.record.sync()
-        checkpoint = self._publisher.publish(self.record)
+    def publish_log(self, *, exports: bool = False) -> Checkpoint:
+        """Publish what is new (totals, flags, photos; exports on request) under a
+        publication entry, then write the log's tiles and bundles and sign a checkpoint."""
+        if self._publishing:
+            raise SaksiError("a publication is already running in this process")
+        self._publishing = True
+        try:
+            self._publish_files(exports)
+            if self._publisher is None:
+                witnesses = [
+                    WitnessEndpoint(url, CosignerKey.parse(vkey))
+                    for url, vkey in self.folder.read_witnesses()
+                ]
+                self._publisher = LogPublisher(
+                    self.folder.public_dir / "log",
+                    self.folder.root / "log-state.json",
+                    self.log_signer(),
+                    witnesses,
+                )
+            self.record.sync()
+            checkpoint = self._publisher.publish(self.record)
+        finally:
+            self._publishing = False
         self._published_size, self._published_at = checkpoint.size, time.monotonic()
         return checkpoint
+
+    def _publish_files(self, exports: bool) -> None:
+        """Write the publication folder for the current size and record its index."""
+        self.flush()
+        self.wait_for_writer()
+        state = self.state
+        if self._files is None:
+            self._files = Publisher(
+                self.folder.public_dir, self.folder.photos_dir, self.election_id
+            )
+        nothing_new = state.size == state.publication_leaf + 1
+        if nothing_new and not (exports and not self._files.exports_at(state.published_size)):
+            return
+        size = state.size
+        summary = self._files.publish(self.store, size, exports=exports)
+        payload = {"files": len(summary.index.files), "index": summary.digest, "log_size": size}
+        self.append(
+            [make_entry(EntryType.PUBLICATION, self.election_id, payload, self.key("admin"))],
+            verify=False,  # signed just now by our own admin key
+        )
 
     def remember_form(self, seq: int, payload: dict[str, Any], payload_hash_hex: str) -> None:
         """Make a form of the batch being applied readable before it reaches the record."""

@@ -79,6 +79,8 @@ class ElectionState:
         # (contest, region) -> [TPS, DPT] inside the contest's dapils
         self.dapil_totals: dict[tuple[str, str], list[int]] = {}
         self.dapil_totals_changed: set[tuple[str, str]] = set()
+        self.published_size = 0  # log_size of the last publication entry
+        self.publication_leaf = -2  # its index in the record (-2: none yet)
         self._read_form = read_form  # (payload, payload hash hex) of a recorded form by index
         self.pending = Pending()
         self.emit = True
@@ -112,6 +114,7 @@ class ElectionState:
             EntryType.KEYS_REVOKE: self._keys_revoke,
             EntryType.ATTESTATION: self._attestation,
             EntryType.DECISION: self._decision,
+            EntryType.PUBLICATION: self._publication,
         }[entry.type]
         handler(entry, signer)
         self.size += 1
@@ -283,6 +286,36 @@ class ElectionState:
             self.pending.decisions.append(
                 (self.size, entry.payload_hash.hex(), kind, basis, _dumps(payload))
             )
+
+    def _publication(self, entry: Entry, signer: KeyInfo) -> None:
+        self._require_admin(signer, "a publication")
+        payload = entry.payload
+        index, log_size, files = payload.get("index"), payload.get("log_size"), payload.get("files")
+        if (
+            set(payload) != {"files", "index", "log_size"}
+            or not isinstance(index, str)
+            or not _HEX64.fullmatch(index)
+            or type(log_size) is not int
+            or type(files) is not int
+            or files < 0
+        ):
+            raise RejectedEntry(
+                "a publication holds the SHA-256 of its index (64 hex digits), the number of "
+                "files it lists and the log_size it reflects"
+            )
+        if not 0 < log_size <= self.size:
+            raise RejectedEntry(
+                f"a publication at leaf {self.size} cannot reflect log_size {log_size}; "
+                f"it must be between 1 and {self.size}"
+            )
+        if log_size < self.published_size:
+            raise RejectedEntry(
+                f"a publication of log_size {log_size} would go back behind the published "
+                f"log_size {self.published_size}"
+            )
+        self.published_size, self.publication_leaf = log_size, self.size
+        if self.emit:
+            self.pending.meta["publication"] = _dumps({**payload, "leaf_index": self.size})
 
     def _attestation(self, entry: Entry, signer: KeyInfo) -> None:
         payload = entry.payload

@@ -44,6 +44,7 @@ class EntryType(StrEnum):
     RESULT_FORM = "result_form"
     ATTESTATION = "attestation"
     DECISION = "decision"
+    PUBLICATION = "publication"
 
 
 @dataclass(frozen=True, slots=True)

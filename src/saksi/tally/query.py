@@ -9,7 +9,14 @@ from saksi.errors import SaksiError
 from saksi.store.base import Store
 from saksi.tally.counters import TallyLayout
 
-__all__ = ["default_contest", "default_source", "layout", "region_totals", "tally_report"]
+__all__ = [
+    "default_contest",
+    "default_source",
+    "layout",
+    "region_totals",
+    "report_json",
+    "tally_report",
+]
 
 
 def default_contest(store: Store) -> str:
@@ -67,15 +74,33 @@ def tally_report(
     )
     shape = layout(store, contest_id, source_id)
     counts = json.loads(rows[0][0]) if rows else [0] * shape.width
-    figures = shape.to_json(counts)
-    tps_total, dpt_total = region_totals(store, contest_id, region_id)
     rid, name, level = found[0]
+    return report_json(
+        (rid, name, level),
+        contest_id,
+        source_id,
+        store.log_size(),
+        shape.to_json(counts),
+        region_totals(store, contest_id, region_id),
+    )
+
+
+def report_json(
+    region: tuple[str, str, str],
+    contest: str,
+    source: str,
+    log_size: int,
+    figures: dict[str, Any],
+    totals: tuple[int, int],
+) -> dict[str, Any]:
+    """The `tally --json` document: one region (id, name, level), contest and source."""
+    rid, name, level = region
     return {
         "region": {"id": rid, "name": name, "level": level},
-        "contest": contest_id,
-        "source": source_id,
-        "log_size": store.log_size(),
+        "contest": contest,
+        "source": source,
+        "log_size": log_size,
         **figures,
-        "tps_total": tps_total,
-        "dpt_total": dpt_total,
+        "tps_total": totals[0],
+        "dpt_total": totals[1],
     }
