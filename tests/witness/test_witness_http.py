@@ -90,6 +90,12 @@ def test_the_log_pushes_checkpoints_and_publishes_cosignatures(tmp_path: Path) -
             if any(k.verify(text, line) is not None for line in note.splitlines())
         ]
         assert [k.name for k in cosigned] == ["w1.example"]  # w2 was down
+        size = text.splitlines()[1]
+        status = run_saksi("log", "status", folder).stdout
+        assert f"witness    w1.example at {url1}: cosigned this checkpoint; " in status
+        assert f"last cosigned size {size}" in status
+        assert "witness    w2.example at http://127.0.0.1:" in status
+        assert "no cosignature on this checkpoint; last cosigned size none" in status
         open_note(note.encode(), [NoteVerifier.parse(log_vkey)])  # the log's own signature
         with serving_witness(tmp_path / "w2", port=down):
             (tmp_path / "more.csv").write_text(header + "3-001,BALI,A,B,E,3,1,50\n")
@@ -105,3 +111,6 @@ def test_the_log_pushes_checkpoints_and_publishes_cosignatures(tmp_path: Path) -
                 if any(k.verify(text, line) is not None for line in note.splitlines())
             ]
             assert both == ["w1.example", "w2.example"]
+            status = run_saksi("log", "status", folder).stdout
+            assert status.count("cosigned this checkpoint") == 2
+            assert "no cosignature" not in status
