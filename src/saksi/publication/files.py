@@ -20,9 +20,19 @@ class PublicFiles:
         self.root = root
         self.listed = dict(listed)
         self.unsynced = False
+        self._dirs: set[Path] = set()
 
     def put(self, path: str, data: bytes, log_size: int | None) -> None:
-        write_atomically(self.root / path, data, sync=False)
+        target = self.root / path
+        if path in self.listed:
+            write_atomically(target, data, sync=False)  # readers may be fetching it now
+        else:
+            # No index names it yet, so no reader looks for it: write it in place and
+            # save the rename (a national publication creates 400,000 files).
+            if target.parent not in self._dirs:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._dirs.add(target.parent)
+            target.write_bytes(data)
         self.listed[path] = PublishedFile(
             path, hashlib.sha256(data).hexdigest(), len(data), log_size
         )

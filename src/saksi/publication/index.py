@@ -6,12 +6,11 @@ entry in the log commits, is the same for every reader.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from saksi.canonical import CanonicalError, canonical_bytes, decode_canonical
+from saksi.canonical import CanonicalError, canonical_bytes_ascii_keys, decode_canonical
 from saksi.errors import SaksiError
 
 __all__ = ["INDEX_NAME", "PublicationIndex", "PublishedFile"]
@@ -40,7 +39,8 @@ class PublicationIndex:
     files: dict[str, PublishedFile]
 
     def to_bytes(self) -> bytes:
-        return canonical_bytes(
+        # Keys are ASCII, numbers integers and paths plain names: the fast path is exact.
+        return canonical_bytes_ascii_keys(
             {
                 "election": self.election,
                 "files": [self.files[p].to_json() for p in sorted(self.files)],
@@ -62,6 +62,3 @@ class PublicationIndex:
             return cls(doc["election"], doc["log_size"], files)
         except (CanonicalError, KeyError, TypeError) as exc:
             raise SaksiError(f"{path} is not a publication index: {exc}") from exc
-
-    def digest(self) -> str:
-        return hashlib.sha256(self.to_bytes()).hexdigest()

@@ -7,6 +7,7 @@ lists every file outside log/ with its SHA-256. Its hash goes into a publication
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -55,7 +56,7 @@ class Publisher:
         index = PublicationIndex(self.election_id, log_size, dict(files.listed))
         data = index.to_bytes()
         write_atomically(self.root / INDEX_NAME, data)
-        return PublicationSummary(index, index.digest(), written)
+        return PublicationSummary(index, hashlib.sha256(data).hexdigest(), written)
 
     def _exports(self, store: Store, log_size: int) -> int:
         count = 0
