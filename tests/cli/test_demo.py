@@ -27,6 +27,12 @@ def test_demo_streams_every_form_and_can_run_again(tmp_path: Path) -> None:
     assert official["tps_reported"] == official["tps_total"] - missing
     assert official["log_size"] > official["tps_reported"]
     assert sum(official["flagged_tps"].values()) > 0  # planted errors are flagged
+    published = json.loads((folder / "public" / "totals" / "PPWP" / "kpps" / "ID.json").read_text())
+    assert {k: v for k, v in published.items() if k != "log_size"} == {
+        k: v for k, v in official.items() if k != "log_size"
+    }
+    status = run_saksi("log", "status", folder).stdout
+    assert f"size       {official['log_size']}" in status  # the last entry is the publication
     again = run_saksi("demo", folder, "--data", KPU, "--provinces", "51", "--batch", "3000")
     assert "done:" in again.stderr
     assert tally_json(folder, "--source", "kpps") == official  # same seed, same election

@@ -145,10 +145,18 @@ def demo(
                 live.update(_view(election, started, received, total))
                 if rate > 0:
                     time.sleep(max(0.0, received / rate - (time.perf_counter() - started)))
+        console.print("publishing totals, flags and the signed log under public/ …")
+        publishing = time.perf_counter()
+        checkpoint = election.publish_log(exports=False)
+        console.print(
+            f"checkpoint {checkpoint.size:,} signed in {time.perf_counter() - publishing:.0f} s"
+        )
     finally:
         election.close()
     console.print(
         f"\ndone: {received:,} forms from {len(synthetic.forms)} sources in {election_dir}.\n"
         f"Try: saksi tally {election_dir} --json   ·   saksi export {election_dir} out/\n"
+        f"The published totals and signed log: {election_dir / 'public'}   ·   "
+        f"saksi log status {election_dir}\n"
         f"Planted anomalies (ground truth): {election_dir / 'planted-anomalies.jsonl'}"
     )
