@@ -137,3 +137,53 @@ def test_truncate_drops_entries_from_an_index(path: Path) -> None:
 def test_opening_a_missing_record_read_only_fails(path: Path) -> None:
     with pytest.raises(RecordError, match="no record at"):
         Record(path, writable=False)
+
+
+# Appends a batch of ten 200-byte entries but lets only PART bytes of its one pwrite reach
+# the file before the process is killed, as SIGKILL can do to a large write.
+_PARTIAL_WRITER = """
+import os, signal, sys
+from pathlib import Path
+import saksi.log.record as record_module
+part = int(sys.argv[2])
+real = os.pwrite
+def pwrite(fd, data, offset):
+    if len(data) > 16:  # the batch itself, not the 16-byte pending marker
+        real(fd, data[:part], offset)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(fd, data, offset)
+record_module.os.pwrite = pwrite
+record = record_module.Record(Path(sys.argv[1]))
+record.append([bytes([65 + i]) * 200 for i in range(10)])
+"""
+
+
+@pytest.mark.parametrize("part", [1, 2 + 200, 2 + 200 + 1, 3 * (2 + 200) + 5, 10 * (2 + 200) - 1])
+def test_a_batch_cut_short_by_a_kill_is_dropped_whole(path: Path, part: int) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    with Record(path) as record:
+        record.append([b"first", b"second"])
+    result = subprocess.run(
+        [sys.executable, "-c", _PARTIAL_WRITER, str(path), str(part)],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == -signal.SIGKILL
+    assert path.stat().st_size == len(_framed([b"first", b"second"])) + part
+    with Record(path, writable=False) as reader:
+        assert list(reader.iter_from(0)) == [b"first", b"second"]
+    with Record(path) as record:
+        assert list(record.iter_from(0)) == [b"first", b"second"]
+        record.append([b"third", b"fourth"])  # and the record goes on from there
+    assert path.read_bytes() == _framed([b"first", b"second", b"third", b"fourth"])
+
+
+def test_a_batch_written_whole_survives_a_kill_before_its_fsync(path: Path) -> None:
+    with Record(path) as record:
+        record.append([b"a" * 300 for _ in range(30)], sync=False)  # no fsync, no close
+    with Record(path) as record:
+        assert len(record) == 30

@@ -3,7 +3,7 @@
 ELECTION_DIR/
   saksi.toml        election id and projection store
   manifest.toml     the manifest as given at init (the record holds the authoritative copy)
-  record/entries    the append-only record
+  record/entries    the append-only record (entries.pending: the batch being written)
   keys/             private keys of this machine's roles, owner-readable only
   photos/           form photos, each stored under its SHA-256 (photos/ab/abcd…)
   db/saksi.sqlite   the SQLite projection (when the store is SQLite)

@@ -4,10 +4,16 @@ Layout matches a tlog-tiles entry bundle (a big-endian uint16 length, then the e
 so the Merkle log of the next layer reads these bytes unchanged. Only the tail can be
 torn by a crash; opening the record cuts an incomplete final entry, which was never
 acknowledged because acknowledgements follow the fsync.
+
+A batch is all or nothing, but a kill can stop one large write part way, leaving whole
+entries of a batch nobody acknowledged. So before writing a batch of several entries,
+its byte range goes, fsync'd, into `entries.pending`; opening the record cuts a batch
+that range shows to be incomplete.
 """
 
 from __future__ import annotations
 
+import bisect
 import fcntl
 import itertools
 import os
@@ -21,6 +27,15 @@ from saksi.log.entry import MAX_ENTRY_BYTES
 __all__ = ["Record"]
 
 _PREFIX = 2
+_PENDING = 16  # two big-endian uint64: where the batch being written starts and ends
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class Record:
@@ -31,6 +46,9 @@ class Record:
         self.writable = writable
         path.parent.mkdir(parents=True, exist_ok=True)
         if writable:
+            if not self._pending_path.exists():
+                self._pending_path.touch()  # its name is durable before any batch needs it
+                _sync_directory(path.parent)
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -60,6 +78,11 @@ class Record:
                 break
             offsets.append(pos)
             pos += _PREFIX + length
+        start, end = self._pending()
+        if start < pos < end:
+            # Part of a batch reached the file before a crash: none of it was acknowledged.
+            del offsets[bisect.bisect_left(offsets, start) :]
+            return self._cut(start)
         if pos != total:
             if data[pos : pos + _PREFIX] == b"\0\0" and data[pos:].strip(b"\0"):
                 # A zero length with data after it is damage, not a torn append: cutting
@@ -68,12 +91,36 @@ class Record:
                     f"the record {self.path} is damaged at byte {pos} (entry {len(offsets)}); "
                     "restore it from a mirror"
                 )
-            if not self.writable:
-                return pos
             # A torn final write: it was never fsync'd, so never acknowledged.
+            return self._cut(pos)
+        return pos
+
+    def _cut(self, pos: int) -> int:
+        if self.writable:
             os.ftruncate(self._fd, pos)
             os.fsync(self._fd)
         return pos
+
+    @property
+    def _pending_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".pending")
+
+    def _pending(self) -> tuple[int, int]:
+        try:
+            data = self._pending_path.read_bytes()
+        except FileNotFoundError:
+            return 0, 0
+        if len(data) != _PENDING:
+            return 0, 0  # the marker itself was torn: the batch write had not begun
+        return int.from_bytes(data[:8], "big"), int.from_bytes(data[8:], "big")
+
+    def _mark_pending(self, start: int, end: int) -> None:
+        fd = os.open(self._pending_path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.pwrite(fd, start.to_bytes(8, "big") + end.to_bytes(8, "big"), 0)
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
 
     def _read_range(self, start: int, length: int) -> bytes:
         return os.pread(self._fd, length, start)
@@ -107,6 +154,8 @@ class Record:
         prefixes = [size.to_bytes(_PREFIX, "big") for size in sizes]
         data = b"".join(itertools.chain.from_iterable(zip(prefixes, entries, strict=True)))
         try:
+            if len(entries) > 1:  # a single entry torn is already cut as a torn tail
+                self._mark_pending(self._end, pos)
             written = os.pwrite(self._fd, data, self._end)
             if written != len(data):
                 raise OSError("short write")
