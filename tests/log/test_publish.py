@@ -12,6 +12,7 @@ import pytest
 from saksi.election.election import Election
 from saksi.errors import RecordError, SaksiError
 from saksi.log.note import NoteVerifier, open_note
+from saksi.log.tlog_proof import parse_tlog_proof
 from saksi.manifest.load import load_manifest
 from saksi.registry.pemilu2019 import read_pemilu2019
 from support import run_saksi
@@ -124,7 +125,8 @@ def test_saksi_proof_gives_a_receipt_that_verifies(election: Election, tmp_path:
     assert early.returncode == 1
     assert "published no checkpoint" in early.stderr
     run_saksi("log", "publish", folder)
-    receipt = json.loads(run_saksi("proof", folder, "--tps", "7-002").stdout)
+    kept = tmp_path / "7-002.tlog-proof"
+    receipt = json.loads(run_saksi("proof", folder, "--tps", "7-002", "--tlog-proof", kept).stdout)
     vkey = run_saksi("log", "vkey", folder).stdout.strip()
     text, _ = open_note(receipt["checkpoint"].encode(), [NoteVerifier.parse(vkey)])
     assert text.splitlines()[1:3] == [str(receipt["tree_size"]), receipt["root"]]
@@ -136,6 +138,17 @@ def test_saksi_proof_gives_a_receipt_that_verifies(election: Election, tmp_path:
     root = base64.b64decode(receipt["root"])
     assert verify_inclusion(leaf, receipt["leaf_index"], receipt["tree_size"], proof, root)
     assert not verify_inclusion(leaf, receipt["leaf_index"] - 1, receipt["tree_size"], proof, root)
+
+    # The same proof as a C2SP tlog-proof file, which carries the entry in its extra line.
+    text = kept.read_text()
+    assert text == receipt["tlog_proof"]
+    assert text.startswith(f"c2sp.org/tlog-proof@v1\nextra {receipt['entry']}\n")
+    assert f"\nindex {receipt['leaf_index']}\n" in text
+    assert text.endswith("\n\n" + receipt["checkpoint"])
+    kept_proof = parse_tlog_proof(text)
+    assert kept_proof.extra == entry
+    signed = kept_proof.verify([NoteVerifier.parse(vkey)])
+    assert (signed.size, signed.root) == (receipt["tree_size"], root)
 
 
 def test_checkpoints_follow_the_configured_cadence(tmp_path: Path) -> None:

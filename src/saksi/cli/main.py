@@ -316,13 +316,27 @@ def log_publish(election_dir: Path, exports: bool) -> None:
 @click.option("--tps", "tps_id", required=True, help="TPS id.")
 @click.option("--contest", default=None, help="Contest id (default: the first).")
 @click.option("--source", default=None, help="Source id (default: the official source).")
-def proof(election_dir: Path, tps_id: str, contest: str | None, source: str | None) -> None:
+@click.option(
+    "--tlog-proof",
+    "tlog_proof_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write the proof as a C2SP tlog-proof file (e.g. 3171011001001.tlog-proof).",
+)
+def proof(
+    election_dir: Path,
+    tps_id: str,
+    contest: str | None,
+    source: str | None,
+    tlog_proof_path: Path | None,
+) -> None:
     """Print, as JSON, the inclusion proof of a TPS's current form to the signed checkpoint."""
     from saksi.cli.readonly import open_store_readonly
     from saksi.election.folder import ElectionFolder
+    from saksi.log.checkpoint import Checkpoint
     from saksi.log.proofs import inclusion_receipt
-    from saksi.log.publish import SignedState
     from saksi.log.record import Record
+    from saksi.log.tlog_proof import TlogProof
     from saksi.tally.query import default_contest, default_source
 
     folder = ElectionFolder(election_dir)
@@ -335,13 +349,24 @@ def proof(election_dir: Path, tps_id: str, contest: str | None, source: str | No
         )
     if not rows:
         raise SaksiError(f"TPS {tps_id} has no {contest_id} form from source {source_id}")
-    state = SignedState.load(folder.root / "log-state.json")
     checkpoint = folder.public_dir / "log" / "checkpoint"
-    if state is None or not checkpoint.exists():
+    if not checkpoint.exists():
         raise SaksiError(f"{election_dir} has published no checkpoint; run 'saksi log publish'")
+    note = checkpoint.read_bytes()
+    # The published checkpoint's own size: the signed state may already be one ahead.
+    size = Checkpoint.parse(note.decode().split("\n\n", 1)[0] + "\n").size
     with Record(folder.record_path, writable=False) as record:
-        receipt = inclusion_receipt(record, checkpoint.read_bytes(), state.size, int(rows[0][0]))
+        receipt = inclusion_receipt(record, note, size, int(rows[0][0]))
     receipt.update({"tps": tps_id, "contest": contest_id, "source": source_id})
+    tlog = TlogProof(
+        base64.b64decode(receipt["entry"]),
+        receipt["leaf_index"],
+        [base64.b64decode(h) for h in receipt["inclusion_proof"]],
+        receipt["checkpoint"],
+    )
+    receipt["tlog_proof"] = tlog.text()
+    if tlog_proof_path is not None:
+        tlog_proof_path.write_text(tlog.text(), encoding="utf-8")
     click.echo(json.dumps(receipt, ensure_ascii=False, indent=1))
 
 
