@@ -169,3 +169,22 @@ def test_checkpoints_follow_the_configured_cadence(tmp_path: Path) -> None:
     config.write_text(config.read_text() + "checkpoint_every_seconds = 0\n")
     with pytest.raises(SaksiError, match="checkpoint_every_seconds"):
         Election.open(tmp_path / "e")
+
+
+def test_a_checkpoint_left_behind_by_a_crash_is_signed_again(
+    election: Election, tmp_path: Path
+) -> None:
+    folder = tmp_path / "e"
+    checkpoint = folder / "public" / "log" / "checkpoint"
+    election.publish_log()
+    older = checkpoint.read_bytes()
+    (tmp_path / "more.csv").write_text(HEADER + "900-001,BALI,KAB 9,KEC 9,DESA 900,900,1,50\n")
+    election.import_registry(read_pemilu2019(tmp_path / "more.csv"))
+    newer = election.publish_log()
+    election.close()
+    # As if killed after saving the signed state and before writing the checkpoint file.
+    checkpoint.write_bytes(older)
+    with Election.open(folder) as reopened:
+        assert reopened.maybe_publish() == newer  # no cadence is set, yet it is due
+        assert reopened.maybe_publish() is None
+    assert checkpoint.read_text().splitlines()[1] == str(newer.size)

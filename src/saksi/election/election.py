@@ -55,6 +55,15 @@ class Receipt:
     duplicate: bool
 
 
+def _public_size(folder: ElectionFolder) -> int:
+    """The size of the published checkpoint (0 when none), read without checking it."""
+    try:
+        lines = (folder.public_dir / "log" / "checkpoint").read_text(encoding="utf-8")
+        return int(lines.split("\n")[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def make_entry(
     entry_type: EntryType, election: str, payload: dict[str, Any], signer: SigningKey
 ) -> Entry:
@@ -78,6 +87,9 @@ class Election:
         self._cadence = folder.read_cadence()
         signed = SignedState.load(folder.root / "log-state.json")
         self._published_size = signed.size if signed is not None else 0
+        # A crash between saving the signed state and writing the checkpoint leaves the
+        # public checkpoint behind: the next maybe_publish signs it again.
+        self._checkpoint_behind = self._published_size > _public_size(folder)
         self._published_at = time.monotonic()
         self._writer_error: BaseException | None = None
         self.state = self._new_state()
@@ -295,9 +307,12 @@ class Election:
         """Sign a checkpoint when the configured cadence says one is due."""
         entries, seconds = self._cadence
         new = len(self.record) - self._published_size
-        due = new > 0 and (
-            (entries is not None and new >= entries)
-            or (seconds is not None and time.monotonic() - self._published_at >= seconds)
+        due = self._checkpoint_behind or (
+            new > 0
+            and (
+                (entries is not None and new >= entries)
+                or (seconds is not None and time.monotonic() - self._published_at >= seconds)
+            )
         )
         return self.publish_log() if due else None
 
@@ -446,6 +461,7 @@ class Election:
         finally:
             self._publishing = False
         self._published_size, self._published_at = checkpoint.size, time.monotonic()
+        self._checkpoint_behind = False
         return checkpoint
 
     def _publish_files(self, exports: bool) -> None:
