@@ -7,12 +7,57 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["free_port", "run_saksi", "serving_witness", "tally_json"]
+from saksi.election.election import Election
+from saksi.manifest.load import load_manifest
+from saksi.registry.pemilu2019 import read_pemilu2019
+
+__all__ = [
+    "EXAMPLE_MANIFEST",
+    "TPS_HEADER",
+    "free_port",
+    "pemilu2019_election",
+    "run_saksi",
+    "serving_witness",
+    "tally_json",
+    "tps_csv",
+]
+
+EXAMPLE_MANIFEST = Path(__file__).resolve().parents[1] / "src/saksi/examples/pemilu2019.toml"
+TPS_HEADER = "tps_id,provinsi,kabupaten_kota,kecamatan,desa_kelurahan,desa_id,tps_no,dpt\n"
+
+
+def tps_csv(
+    path: Path,
+    desas: int,
+    per_desa: int,
+    *,
+    kabupaten: int = 3,
+    kecamatan: int = 5,
+    province: Callable[[int], str] = lambda desa: "BALI",
+) -> Path:
+    """A 2019-format tps.csv: desas 1..N, each with TPS "<desa>-001".. and DPT 200."""
+    rows = [
+        f"{d}-{t:03d},{province(d)},KAB {d % kabupaten},KEC {d % kecamatan},DESA {d},{d},{t},200\n"
+        for d in range(1, desas + 1)
+        for t in range(1, per_desa + 1)
+    ]
+    path.write_text(TPS_HEADER + "".join(rows))
+    return path
+
+
+def pemilu2019_election(
+    folder: Path, tps: Path | None = None, store: str | None = None
+) -> Election:
+    """A new election under the 2019 example's manifest, with ``tps`` as its registry."""
+    election = Election.create(folder, load_manifest(EXAMPLE_MANIFEST), store=store)
+    if tps is not None:
+        election.import_registry(read_pemilu2019(tps))
+    return election
 
 
 def run_saksi(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:

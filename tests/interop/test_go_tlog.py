@@ -17,16 +17,13 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA, REQUIRE_PG
-from saksi.election.election import Election
-from saksi.manifest.load import load_manifest
 from saksi.registry.pemilu2019 import read_pemilu2019
-from support import run_saksi
+from support import pemilu2019_election, run_saksi, tps_csv
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = Path(__file__).resolve().parent / "go" / "tlogcheck"
 GOPATH = Path("/usr/share/gocode")  # where Debian's golang-*-dev packages put sources
 REQUIRE_GO = os.environ.get("SAKSI_REQUIRE_GO") == "1" or REQUIRE_PG
-HEADER = "tps_id,provinsi,kabupaten_kota,kecamatan,desa_kelurahan,desa_id,tps_no,dpt\n"
 
 
 @dataclass(frozen=True)
@@ -177,16 +174,9 @@ def test_go_accepts_partial_tiles_left_by_earlier_checkpoints(
     tlogcheck: Path, tmp_path: Path
 ) -> None:
     """Each checkpoint leaves its partial tiles and bundles; they must be prefixes."""
-    rows = [
-        f"{d}-{t:03d},BALI,KAB {d % 3},KEC {d % 5},DESA {d},{d},{t},200\n"
-        for d in range(1, 1201)
-        for t in range(1, 3)
-    ]
-    (tmp_path / "tps.csv").write_text(HEADER + "".join(rows))
-    desas = list(read_pemilu2019(tmp_path / "tps.csv"))
-    manifest = load_manifest(REPO / "src" / "saksi" / "examples" / "pemilu2019.toml")
+    desas = list(read_pemilu2019(tps_csv(tmp_path / "tps.csv", 1200, 2)))
     folder = tmp_path / "e"
-    with Election.create(folder, manifest) as election:
+    with pemilu2019_election(folder) as election:
         for start in range(0, len(desas), 300):
             election.import_registry(desas[start : start + 300])
             election.publish_log()

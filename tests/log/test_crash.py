@@ -20,11 +20,9 @@ from saksi.log.merkle import leaf_hash, verify_consistency
 from saksi.log.note import NoteVerifier, open_note
 from saksi.log.proofs import tree_of
 from saksi.log.record import Record
-from saksi.manifest.load import load_manifest
-from saksi.registry.pemilu2019 import read_pemilu2019
+from support import pemilu2019_election, tps_csv
 
 REPO = Path(__file__).resolve().parents[2]
-HEADER = "tps_id,provinsi,kabupaten_kota,kecamatan,desa_kelurahan,desa_id,tps_no,dpt\n"
 KILLS = 30
 
 # Submits one signed form at a time and prints each receipt once append() returned,
@@ -53,16 +51,9 @@ with Election.open(folder) as election:
 
 
 def _setup(tmp_path: Path) -> Path:
-    rows = [
-        f"{d}-{t:03d},BALI,KAB {d % 4},KEC {d % 9},DESA {d},{d},{t},200\n"
-        for d in range(1, 1201)
-        for t in range(1, 6)
-    ]
-    (tmp_path / "tps.csv").write_text(HEADER + "".join(rows))
-    manifest = load_manifest(REPO / "src" / "saksi" / "examples" / "pemilu2019.toml")
+    tps = tps_csv(tmp_path / "tps.csv", 1200, 5, kabupaten=4, kecamatan=9)
     folder = tmp_path / "e"
-    with Election.create(folder, manifest) as election:
-        election.import_registry(read_pemilu2019(tmp_path / "tps.csv"))
+    with pemilu2019_election(folder, tps) as election:
         election.importer_key("kpps")
     config = folder / "saksi.toml"
     config.write_text(config.read_text() + "[log]\ncheckpoint_every_entries = 25\n")

@@ -13,12 +13,10 @@ from saksi.election.election import Election
 from saksi.errors import RecordError, SaksiError
 from saksi.log.note import NoteVerifier, open_note
 from saksi.log.tlog_proof import parse_tlog_proof
-from saksi.manifest.load import load_manifest
 from saksi.registry.pemilu2019 import read_pemilu2019
-from support import run_saksi
+from support import TPS_HEADER, pemilu2019_election, run_saksi, tps_csv
 
 REPO = Path(__file__).resolve().parents[2]
-HEADER = "tps_id,provinsi,kabupaten_kota,kecamatan,desa_kelurahan,desa_id,tps_no,dpt\n"
 
 
 def _mth(leaves: list[bytes]) -> bytes:
@@ -58,16 +56,7 @@ def _entries_from_bundles(log: Path, size: int) -> list[bytes]:
 
 @pytest.fixture
 def election(tmp_path: Path) -> Election:
-    rows = [
-        f"{d}-{t:03d},BALI,KAB {d % 3},KEC {d % 5},DESA {d},{d},{t},200\n"
-        for d in range(1, 400)
-        for t in range(1, 4)
-    ]
-    (tmp_path / "tps.csv").write_text(HEADER + "".join(rows))
-    manifest = load_manifest(REPO / "src" / "saksi" / "examples" / "pemilu2019.toml")
-    opened = Election.create(tmp_path / "e", manifest)
-    opened.import_registry(read_pemilu2019(tmp_path / "tps.csv"))
-    return opened
+    return pemilu2019_election(tmp_path / "e", tps_csv(tmp_path / "tps.csv", 399, 3))
 
 
 def test_published_log_recomputes_from_its_own_files(election: Election, tmp_path: Path) -> None:
@@ -152,10 +141,8 @@ def test_saksi_proof_gives_a_receipt_that_verifies(election: Election, tmp_path:
 
 
 def test_checkpoints_follow_the_configured_cadence(tmp_path: Path) -> None:
-    rows = [f"{d}-001,BALI,KAB A,KEC A,DESA {d},{d},1,200\n" for d in range(1, 301)]
-    (tmp_path / "tps.csv").write_text(HEADER + "".join(rows))
-    manifest = load_manifest(REPO / "src" / "saksi" / "examples" / "pemilu2019.toml")
-    Election.create(tmp_path / "e", manifest).close()
+    tps_csv(tmp_path / "tps.csv", 300, 1)
+    pemilu2019_election(tmp_path / "e").close()
     config = tmp_path / "e" / "saksi.toml"
     config.write_text(config.read_text() + "[log]\ncheckpoint_every_entries = 100\n")
     checkpoint = tmp_path / "e" / "public" / "log" / "checkpoint"
@@ -178,7 +165,7 @@ def test_a_checkpoint_left_behind_by_a_crash_is_signed_again(
     checkpoint = folder / "public" / "log" / "checkpoint"
     election.publish_log()
     older = checkpoint.read_bytes()
-    (tmp_path / "more.csv").write_text(HEADER + "900-001,BALI,KAB 9,KEC 9,DESA 900,900,1,50\n")
+    (tmp_path / "more.csv").write_text(TPS_HEADER + "900-001,BALI,KAB 9,KEC 9,DESA 900,900,1,50\n")
     election.import_registry(read_pemilu2019(tmp_path / "more.csv"))
     newer = election.publish_log()
     election.close()

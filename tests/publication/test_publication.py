@@ -15,12 +15,9 @@ from saksi.election.election import Election
 from saksi.errors import RejectedEntry
 from saksi.log.entry import EntryType, decode_entry
 from saksi.log.record import Record
-from saksi.manifest.load import load_manifest
-from saksi.registry.pemilu2019 import read_pemilu2019
-from support import run_saksi, tally_json
+from support import pemilu2019_election, run_saksi, tally_json, tps_csv
 
 REPO = Path(__file__).resolve().parents[2]
-HEADER = "tps_id,provinsi,kabupaten_kota,kecamatan,desa_kelurahan,desa_id,tps_no,dpt\n"
 BROKEN = {"11-001", "222-002"}  # suara_sah disagrees with the votes on these forms
 
 
@@ -38,15 +35,8 @@ def _form(tps: str, extra: int = 0) -> dict[str, Any]:
 
 
 def _make(tmp_path: Path, store: str | None = None) -> Election:
-    rows = [
-        f"{d}-{t:03d},{'BALI' if d % 2 else 'ACEH'},KAB {d % 3},KEC {d % 5},DESA {d},{d},{t},200\n"
-        for d in range(1, 300)
-        for t in range(1, 4)
-    ]
-    (tmp_path / "tps.csv").write_text(HEADER + "".join(rows))
-    manifest = load_manifest(REPO / "src" / "saksi" / "examples" / "pemilu2019.toml")
-    election = Election.create(tmp_path / "e", manifest, store=store)
-    election.import_registry(read_pemilu2019(tmp_path / "tps.csv"))
+    registry = tps_csv(tmp_path / "tps.csv", 299, 3, province=lambda d: "BALI" if d % 2 else "ACEH")
+    election = pemilu2019_election(tmp_path / "e", registry, store)
     tps = sorted(election.state.registry.tps)
     election.import_forms([_form(t) for t in tps[:600]], election.importer_key("kpps"))
     return election
