@@ -15,6 +15,7 @@ from rich.markup import escape
 from saksi import __version__
 from saksi.cli.demo import anomaly_plan, demo
 from saksi.cli.progress import console, progress_bar
+from saksi.cli.verify import verify
 from saksi.election.election import Election
 from saksi.errors import SaksiError
 from saksi.ingest.import_file import import_results_file
@@ -266,6 +267,7 @@ def example_synthetic(
 
 
 cli.add_command(demo)
+cli.add_command(verify)
 
 
 @cli.group()

@@ -1,0 +1,527 @@
+"""Checks 3–5: replay every entry by the rules of docs/record-format.md (sections 5–6).
+
+Written from that text, apart from the server's state machine: it shares only the
+envelope decoder. A refused entry is reported with its leaf index and skipped; the
+replay goes on so that one run shows every problem. Signatures are verified separately,
+in parallel (signatures.py); here only who may sign what is checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from saksi.canonical import CanonicalError
+from saksi.log.entry import Entry, EntryType, decode_entry
+from saksi.verify.report import Failure, Report
+from saksi.verify.rules import RULE_ORDER, broken_rules
+
+__all__ = ["FormRow", "Layout", "Replay"]
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_LEVELS = ("provinsi", "kabupaten_kota", "kecamatan", "desa_kelurahan")
+_ROLES = frozenset({"admin", "manager", "submitter", "importer"})
+_DECISIONS = frozenset(
+    {"annul_tps", "order_revote", "order_recount", "accept_correction", "reject_form", "certify"}
+)
+_MAX_COUNT = 2**31 - 1
+_FORM_KEYS = frozenset({"tps", "contest", "source", "votes", "fields", "photos", "replaces"})
+
+
+class Refused(Exception):
+    """An entry that the record must not hold."""
+
+
+@dataclass
+class Key:
+    role: str
+    source: str | None
+    tps: frozenset[str]
+    registered: int
+    revoked: int | None = None
+
+
+@dataclass
+class Contest:
+    id: str
+    choices: list[str]  # ids, for a contest without dapils
+    dapils_expected: int
+    dapils: list[tuple[frozenset[str], list[str]]] = field(default_factory=list)
+
+    def columns(self) -> list[str]:
+        out = dict.fromkeys(self.choices)
+        for _, choices in self.dapils:
+            out.update(dict.fromkeys(choices))
+        return list(out)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Columns of a totals row for one contest and source."""
+
+    choices: tuple[str, ...]
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FormRow:
+    seq: int
+    tps: str
+    payload_hash: str
+    votes: tuple[int, ...]  # in Layout.choices order
+    fields: tuple[int | None, ...]  # in Layout.fields order; None = absent
+    flags: tuple[str, ...]
+
+
+class Replay:
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.election: str | None = None
+        self.keys: dict[str, Key] = {}
+        self.manifest_done = False
+        self.election_part: dict[str, Any] | None = None
+        self.sources: dict[str, tuple[list[str], list[str]]] = {}  # id -> (fields, required)
+        self.contests: dict[str, Contest] = {}
+        self.max_dpt = 0
+        self.origin = ""
+        # Registry: region id -> (name, level, parent); TPS id -> (desa, dpt, domestic).
+        self.regions: dict[str, tuple[str, str, str]] = {"ID": ("Indonesia", "nasional", "")}
+        self.tps: dict[str, tuple[str, int | None, bool]] = {}
+        self.paths: dict[str, tuple[str, ...]] = {"ID": ("ID",)}
+        self._ballots: dict[tuple[str, str], list[str] | None] = {}
+        self.layouts: dict[tuple[str, str], Layout] = {}
+        self.chains: dict[tuple[str, str, str], list[str]] = {}
+        self.current: dict[tuple[str, str], dict[str, FormRow]] = {}
+        self.attestations: dict[str, tuple[str, set[bytes]]] = {}
+        self.publications: list[tuple[int, dict[str, Any]]] = []
+        self.photos: set[str] = set()
+        self.forms = 0
+        self.size = 0
+
+    # -- driving --------------------------------------------------------------
+
+    def apply(self, index: int, data: bytes) -> None:
+        self.size = index + 1
+        try:
+            entry = decode_entry(data)
+        except (CanonicalError, ValueError) as exc:
+            self._fail(index, f"the entry's bytes are not a canonical entry: {exc}", "canonical")
+            return
+        try:
+            self._apply(index, entry)
+        except Refused as exc:
+            tps = entry.payload.get("tps") if entry.type is EntryType.RESULT_FORM else None
+            self._fail(index, str(exc), entry.type.value, tps if isinstance(tps, str) else None)
+
+    def _fail(self, index: int, message: str, check: str, tps: str | None = None) -> None:
+        self.report.fail(Failure(check, message, leaf_index=index, tps=tps))
+
+    def _apply(self, index: int, entry: Entry) -> None:
+        if self.election is None:
+            self.election = entry.election
+        elif entry.election != self.election:
+            raise Refused(f"entry belongs to election {entry.election}, not {self.election}")
+        if index == 0:
+            self._bootstrap(entry)
+            return
+        if entry.type is EntryType.RESULT_FORM:
+            self._form(index, entry)
+            return
+        signer = self._signer(index, entry)
+        handler = {
+            EntryType.KEYS_REGISTER: self._register,
+            EntryType.KEYS_REVOKE: self._revoke,
+            EntryType.MANIFEST: self._manifest,
+            EntryType.REGISTRY: self._registry,
+            EntryType.ATTESTATION: self._attestation,
+            EntryType.DECISION: self._decision,
+            EntryType.PUBLICATION: self._publication,
+        }[entry.type]
+        handler(index, entry, signer)
+
+    def _signer(self, index: int, entry: Entry) -> Key:
+        key = entry.auth.key
+        if key is None:
+            raise Refused(f"a {entry.type.value} entry must carry a signature")
+        found = self.keys.get(key)
+        if found is None:
+            raise Refused(f"key {key} is not registered in this election")
+        if found.revoked is not None:
+            raise Refused(f"key {key} was revoked at entry {found.revoked}")
+        return found
+
+    def _admin(self, signer: Key, what: str) -> None:
+        if signer.role != "admin":
+            raise Refused(f"only the admin may record {what}; signed by a {signer.role} key")
+
+    # -- keys ---------------------------------------------------------------------
+
+    def _bootstrap(self, entry: Entry) -> None:
+        items = entry.payload.get("keys")
+        if (
+            entry.type is not EntryType.KEYS_REGISTER
+            or set(entry.payload) != {"keys"}
+            or not isinstance(items, list)
+            or len(items) != 1
+            or not isinstance(items[0], dict)
+            or items[0].get("role") != "admin"
+            or items[0].get("key") != entry.auth.key
+            or {k for k, v in items[0].items() if v is not None} != {"key", "role"}
+        ):
+            raise Refused("entry 0 must be the admin key registering itself, alone")
+        self.keys[items[0]["key"]] = Key("admin", None, frozenset(), 0)
+
+    def _register(self, index: int, entry: Entry, signer: Key) -> None:
+        items = entry.payload.get("keys")
+        if set(entry.payload) != {"keys"} or not isinstance(items, list) or not items:
+            raise Refused("keys_register holds exactly 'keys', a non-empty list")
+        new: dict[str, Key] = {}
+        for item in items:
+            if not isinstance(item, dict) or not {"key", "role"} <= set(item) <= {
+                "key",
+                "role",
+                "source",
+                "tps",
+            }:
+                raise Refused("a registered key has key, role and optionally source and tps")
+            key, role = item["key"], item["role"]
+            source, tps = item.get("source"), item.get("tps")
+            if not _is_key(key):
+                raise Refused(f"{key!r} is not a canonical base64 Ed25519 public key")
+            if key in self.keys or key in new:
+                raise Refused(f"key {key} is registered already")
+            if role not in _ROLES or role == "admin":
+                raise Refused(f"role {role!r} cannot be registered here")
+            if not isinstance(source, str) or source not in self.sources:
+                raise Refused(f"key {key}: source {source!r} is not a source of the manifest")
+            if role == "submitter":
+                if not isinstance(tps, list) or not tps or not all(isinstance(t, str) for t in tps):
+                    raise Refused(f"submitter key {key} must list the TPS it submits for")
+            elif tps is not None:
+                raise Refused(f"only a submitter key lists TPS; {key} is a {role}")
+            if signer.role == "manager":
+                if role not in ("submitter", "importer") or source != signer.source:
+                    raise Refused(
+                        f"a manager of {signer.source} cannot register a {role} of {source}"
+                    )
+            elif signer.role != "admin":
+                raise Refused(f"a {signer.role} key cannot register keys")
+            new[key] = Key(role, source, frozenset(tps or ()), index)
+        self.keys.update(new)
+
+    def _revoke(self, index: int, entry: Entry, signer: Key) -> None:
+        keys, reason = entry.payload.get("keys"), entry.payload.get("reason")
+        if (
+            set(entry.payload) != {"keys", "reason"}
+            or not isinstance(keys, list)
+            or not keys
+            or len(set(map(str, keys))) != len(keys)
+            or not isinstance(reason, str)
+            or not reason.strip()
+        ):
+            raise Refused("keys_revoke holds 'keys' (distinct, non-empty) and a 'reason'")
+        for key in keys:
+            found = self.keys.get(key) if isinstance(key, str) else None
+            if found is None or found.revoked is not None:
+                raise Refused(f"key {key} is not a registered, unrevoked key")
+            if found.role == "admin":
+                raise Refused("the admin key cannot be revoked")
+            if signer.role == "manager" and (
+                found.role not in ("submitter", "importer") or found.source != signer.source
+            ):
+                raise Refused(f"a manager of {signer.source} cannot revoke key {key}")
+            if signer.role not in ("admin", "manager"):
+                raise Refused(f"a {signer.role} key cannot revoke keys")
+        for key in keys:
+            self.keys[key].revoked = index
+
+    # -- manifest and registry ---------------------------------------------------
+
+    def _manifest(self, index: int, entry: Entry, signer: Key) -> None:
+        self._admin(signer, "the manifest")
+        if self.manifest_done:
+            raise Refused("the manifest is complete; it cannot be changed")
+        part = entry.payload.get("part")
+        try:
+            if part == "election":
+                self._election_part(entry.payload)
+            elif part == "contest":
+                self._contest_part(entry.payload)
+            elif part == "dapil":
+                self._dapil_part(entry.payload)
+            else:
+                raise Refused(f"unknown manifest part {part!r}")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Refused(f"malformed manifest {part} part: {exc!r}") from exc
+        election = self.election_part
+        if (
+            election is not None
+            and len(self.contests) == election["contests"]
+            and all(len(c.dapils) == c.dapils_expected for c in self.contests.values())
+        ):
+            self.manifest_done = True
+            for contest in self.contests.values():
+                for source, (fields, _) in self.sources.items():
+                    self.layouts[(contest.id, source)] = Layout(
+                        tuple(contest.columns()), tuple(fields)
+                    )
+                    self.current[(contest.id, source)] = {}
+
+    def _election_part(self, p: dict[str, Any]) -> None:
+        if self.election_part is not None:
+            raise Refused("the manifest's election part is recorded already")
+        if p["id"] != self.election:
+            raise Refused(f"the manifest is for election {p['id']}, not {self.election}")
+        for source in p["sources"]:
+            self.sources[str(source["id"])] = (list(source["fields"]), list(source["required"]))
+        self.max_dpt = int(p["domestic_tps_max_dpt"])
+        self.origin = str(p["origin"])
+        int(p["contests"])
+        self.election_part = p
+
+    def _contest_part(self, p: dict[str, Any]) -> None:
+        if self.election_part is None:
+            raise Refused("a contest part before the election part")
+        cid = str(p["id"])
+        if cid in self.contests:
+            raise Refused(f"contest {cid} is recorded already")
+        choices = [str(c["id"]) for c in p["choices"]]
+        self.contests[cid] = Contest(cid, choices, int(p["dapils"]))
+
+    def _dapil_part(self, p: dict[str, Any]) -> None:
+        contest = self.contests.get(str(p["contest"]))
+        if contest is None:
+            raise Refused(f"a dapil of contest {p['contest']}, which is not recorded")
+        contest.dapils.append(
+            (frozenset(map(str, p["regions"])), [str(c["id"]) for c in p["choices"]])
+        )
+
+    def _registry(self, index: int, entry: Entry, signer: Key) -> None:
+        self._admin(signer, "the registry")
+        if not self.manifest_done:
+            raise Refused("registry entries come after the complete manifest")
+        path, tps = entry.payload.get("path"), entry.payload.get("tps")
+        if set(entry.payload) != {"path", "tps"} or not isinstance(path, list):
+            raise Refused("a registry entry holds exactly 'path' and 'tps'")
+        if len(path) != 4 or not isinstance(tps, list):
+            raise Refused("a registry path has exactly four regions")
+        parent = "ID"
+        added: list[tuple[str, tuple[str, str, str]]] = []
+        for level, region in zip(_LEVELS, path, strict=True):
+            if not isinstance(region, dict) or set(region) != {"id", "level", "name"}:
+                raise Refused("a region has exactly id, level and name")
+            rid, name = region["id"], region["name"]
+            if region["level"] != level or not isinstance(rid, str) or not isinstance(name, str):
+                raise Refused(f"region {rid!r} must be a {level} with a name")
+            record = (name, level, parent)
+            known = self.regions.get(rid)
+            if known is not None and known != record:
+                raise Refused(f"region {rid} is registered already as {known}, not {record}")
+            added.append((rid, record))
+            parent = rid
+        desa = parent
+        new_tps: dict[str, tuple[str, int | None, bool]] = {}
+        for item in tps:
+            if not isinstance(item, dict) or not {"id", "no", "kind"} <= set(item) <= {
+                "id",
+                "no",
+                "kind",
+                "dpt",
+            }:
+                raise Refused("a TPS has id, no, kind and optionally dpt")
+            tid, dpt = item["id"], item.get("dpt")
+            if not isinstance(tid, str) or tid in self.tps or tid in new_tps:
+                raise Refused(f"TPS {tid!r} is registered twice")
+            if type(item["no"]) is not int or item["kind"] not in ("domestic", "overseas"):
+                raise Refused(f"TPS {tid}: 'no' must be a number and kind domestic or overseas")
+            if dpt is not None and (type(dpt) is not int or dpt < 0):
+                raise Refused(f"TPS {tid}: dpt must be a whole number of zero or more")
+            new_tps[tid] = (desa, dpt, item["kind"] == "domestic")
+        for rid, record in added:
+            if rid not in self.regions:
+                self.regions[rid] = record
+                self.paths[rid] = (*self.paths[record[2]], rid)
+        self.tps.update(new_tps)
+
+    def ballot(self, contest: Contest, desa: str) -> list[str] | None:
+        key = (contest.id, desa)
+        if key not in self._ballots:
+            if not contest.dapils_expected:
+                found: list[str] | None = contest.choices
+            else:
+                path = set(self.paths[desa])
+                found = next((c for regions, c in contest.dapils if regions & path), None)
+            self._ballots[key] = found
+        return self._ballots[key]
+
+    # -- forms --------------------------------------------------------------------
+
+    def _form(self, index: int, entry: Entry) -> None:
+        if not self.manifest_done:
+            raise Refused("the election manifest is not yet recorded")
+        p = entry.payload
+        if not set(p) <= _FORM_KEYS:
+            raise Refused(f"a result form has no field(s) named {sorted(set(p) - _FORM_KEYS)}")
+        tps_id, cid, source = p.get("tps"), p.get("contest"), p.get("source")
+        contest = self.contests.get(cid) if isinstance(cid, str) else None
+        if contest is None:
+            raise Refused(f"contest {cid!r} is not part of the election")
+        cid = contest.id
+        if not isinstance(source, str) or source not in self.sources:
+            raise Refused(f"source {source!r} is not part of the election")
+        tps = self.tps.get(tps_id) if isinstance(tps_id, str) else None
+        if tps is None:
+            raise Refused(f"TPS {tps_id!r} is not registered")
+        assert isinstance(tps_id, str)
+        where = f"TPS {tps_id}, contest {cid}, source {source}"
+        ballot = self.ballot(contest, tps[0])
+        if ballot is None:
+            raise Refused(f"TPS {tps_id} is not registered for contest {cid}")
+        votes, fields = p.get("votes"), p.get("fields")
+        if not isinstance(votes, dict) or set(votes) != set(ballot):
+            raise Refused(f"{where}: the votes must name exactly the choices of its ballot")
+        if not isinstance(fields, dict):
+            raise Refused(f"{where}: 'fields' must be an object")
+        source_fields, required = self.sources[source]
+        for name, value in (*votes.items(), *fields.items()):
+            if type(value) is not int or not 0 <= value <= _MAX_COUNT:
+                raise Refused(f"{where}: {name} = {value!r} is not a count")
+        if not set(fields) <= set(source_fields):
+            raise Refused(
+                f"{where}: field(s) {sorted(set(fields) - set(source_fields))} "
+                f"are not on source {source}'s form"
+            )
+        if not set(required) <= set(fields):
+            raise Refused(
+                f"{where}: required field(s) {sorted(set(required) - set(fields))} are missing"
+            )
+        photos = p.get("photos")
+        if photos is not None and (
+            not isinstance(photos, list)
+            or not 1 <= len(photos) <= 16
+            or len(set(photos)) != len(photos)
+            or not all(isinstance(h, str) and _HEX64.fullmatch(h) for h in photos)
+        ):
+            raise Refused(f"{where}: 'photos' must list 1 to 16 distinct SHA-256 hashes")
+        replaces = p.get("replaces")
+        if replaces is not None and not (isinstance(replaces, str) and _HEX64.fullmatch(replaces)):
+            raise Refused(f"{where}: 'replaces' must be the 64-hex hash of a form version")
+        digest = entry.payload_hash.hex()
+        chain_key = (cid, source, tps_id)
+        chain = self.chains.get(chain_key)
+        if chain is None:
+            if replaces is not None:
+                raise Refused(f"{where}: corrects version {replaces}, but the TPS has no form")
+        elif digest in chain:
+            raise Refused(f"{where}: the same form version is recorded twice")
+        elif replaces != chain[-1]:
+            raise Refused(
+                f"{where}: the correction replaces version {replaces}, "
+                f"but the latest version is {chain[-1]}"
+            )
+        self._authorise(index, entry, source, tps_id, where)
+        if chain is None:
+            self.chains[chain_key] = [digest]
+        else:
+            chain.append(digest)
+        layout = self.layouts[(cid, source)]
+        flags = broken_rules(
+            votes, fields, registry_dpt=tps[1], domestic=tps[2], max_dpt=self.max_dpt
+        )
+        self.current[(cid, source)][tps_id] = FormRow(
+            index,
+            tps_id,
+            digest,
+            tuple(votes.get(c, 0) for c in layout.choices),
+            tuple(fields.get(f) for f in layout.fields),
+            tuple(flags),
+        )
+        if photos:
+            self.photos.update(photos)
+        self.forms += 1
+
+    def _authorise(self, index: int, entry: Entry, source: str, tps_id: str, where: str) -> None:
+        if entry.auth.attestation is not None:
+            found = self.attestations.get(entry.auth.attestation)
+            if found is None or entry.payload_hash not in found[1]:
+                raise Refused(f"{where}: attestation {entry.auth.attestation} does not cover it")
+            if found[0] != source:
+                raise Refused(f"{where}: an attestation for source {found[0]} cannot cover it")
+            found[1].discard(entry.payload_hash)
+            return
+        signer = self._signer(index, entry)
+        allowed = signer.source == source and (
+            signer.role == "importer" or (signer.role == "submitter" and tps_id in signer.tps)
+        )
+        if not allowed:
+            raise Refused(
+                f"key {entry.auth.key} ({signer.role} of source {signer.source}) may not "
+                f"submit for {where}"
+            )
+
+    def _attestation(self, index: int, entry: Entry, signer: Key) -> None:
+        source, forms = entry.payload.get("source"), entry.payload.get("forms")
+        if (
+            set(entry.payload) != {"source", "forms"}
+            or not isinstance(forms, str)
+            or not isinstance(source, str)
+        ):
+            raise Refused("an attestation holds exactly 'source' and 'forms'")
+        if signer.role != "importer" or signer.source != source:
+            raise Refused(f"only an importer of source {source} may attest its forms")
+        try:
+            raw = base64.b64decode(forms, validate=True)
+        except ValueError as exc:
+            raise Refused(f"an attestation's forms are not base64: {exc}") from exc
+        hashes = {raw[i : i + 32] for i in range(0, len(raw), 32)}
+        if len(raw) % 32 or not 1 <= len(raw) // 32 <= 1000 or len(hashes) != len(raw) // 32:
+            raise Refused("an attestation lists 1 to 1000 distinct 32-byte payload hashes")
+        self.attestations[entry.payload_hash.hex()] = (source, hashes)
+
+    def _decision(self, index: int, entry: Entry, signer: Key) -> None:
+        self._admin(signer, "an official decision")
+        p = entry.payload
+        basis, acts_on = p.get("legal_basis"), p.get("acts_on")
+        if p.get("kind") not in _DECISIONS:
+            raise Refused(f"unknown decision kind {p.get('kind')!r}")
+        if not isinstance(basis, str) or not basis.strip():
+            raise Refused("a decision must state its legal basis")
+        if not isinstance(acts_on, list) or not all(
+            isinstance(h, str) and _HEX64.fullmatch(h) for h in acts_on
+        ):
+            raise Refused("a decision must list the hashes of the entries it acts on")
+
+    def _publication(self, index: int, entry: Entry, signer: Key) -> None:
+        self._admin(signer, "a publication")
+        p = entry.payload
+        size, digest, files = p.get("log_size"), p.get("index"), p.get("files")
+        if (
+            set(p) != {"files", "index", "log_size"}
+            or type(size) is not int
+            or type(files) is not int
+            or files < 0
+            or not isinstance(digest, str)
+            or not _HEX64.fullmatch(digest)
+        ):
+            raise Refused("a publication holds exactly files, index (64 hex) and log_size")
+        if not 0 < size <= index:
+            raise Refused(f"a publication at leaf {index} cannot show log_size {size}")
+        if self.publications and size < self.publications[-1][1]["log_size"]:
+            raise Refused(f"a publication of log_size {size} goes back behind an earlier one")
+        self.publications.append((index, p))
+
+    @staticmethod
+    def rule_order() -> tuple[str, ...]:
+        return RULE_ORDER
+
+
+def _is_key(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except ValueError:
+        return False
+    return len(raw) == 32 and base64.b64encode(raw).decode() == value
