@@ -101,23 +101,23 @@ def _verify(
     sizes = {f["log_size"] for f in listed.values() if "log_size" in f and f["log_size"] <= size}
     if index is not None:
         sizes.add(index["log_size"])
+    # Everything the index lists, fetched up front and in parallel (only what changed).
+    missing = set(source.ensure(((p, f["sha256"]) for p, f in listed.items()), "published files"))
     signatures = SignatureJobs([source.path(n) for n in bundle_names(size)], workers)
     replay = Replay(report)
     due = sorted(sizes)
     for position, entry in enumerate(entries(source, size)):
         while due and due[0] == position:
-            _snapshot(source, replay, listed, index, due.pop(0), report)
+            _snapshot(source, replay, listed, missing, index, due.pop(0), report)
         replay.apply(position, entry)
     checked, bad = signatures.result()
     report.signatures_checked = checked
-    for leaf, key in bad:
-        report.fail(
-            Failure("signature", f"the signature by key {key} does not verify", leaf_index=leaf)
-        )
+    for leaf, check, message in bad:
+        report.fail(Failure(check, message, leaf_index=leaf))
     while due:
-        _snapshot(source, replay, listed, index, due.pop(0), report)
+        _snapshot(source, replay, listed, missing, index, due.pop(0), report)
     report.forms_checked = replay.forms
-    _publications(source, replay, index, index_bytes, listed, report)
+    _publications(source, replay, index, index_bytes, listed, missing, report)
     _photos(source, replay, listed, report)
     if report.ok and state_path is not None:
         MonitorState(size, signed.checkpoint.root).save(state_path)
@@ -148,6 +148,7 @@ def _snapshot(
     source: Source,
     replay: Replay,
     listed: dict[str, dict[str, Any]],
+    missing: set[str],
     index: dict[str, Any] | None,
     log_size: int,
     report: Report,
@@ -168,7 +169,7 @@ def _snapshot(
         seen = set()
         for path, region, item in by_pair.get(pair, []):
             seen.add(region)
-            if not source.ensure([(path, None)], "totals"):
+            if path not in missing:
                 doc = expected.get(region)
                 if doc is None:
                     report.fail(
@@ -203,7 +204,7 @@ def _snapshot(
         path = f"flags/{contest}/{source_id}.json"
         flags = listed.get(path)
         due = flags is not None and (final or flags.get("log_size") == log_size)
-        if flags is not None and due and not source.ensure([(path, None)], "flags"):
+        if flags is not None and due and path not in missing:
             want = expected_flags(replay, contest, source_id, int(flags.get("log_size", 0)))
             compare(report, "flags", path, source.path(path).read_bytes(), want)
             report.flags_checked += 1
@@ -217,6 +218,7 @@ def _publications(
     index: dict[str, Any] | None,
     index_bytes: bytes | None,
     listed: dict[str, dict[str, Any]],
+    missing: set[str],
     report: Report,
 ) -> None:
     """Check 6: the last publication entry commits the published index, whose files match."""
@@ -255,7 +257,6 @@ def _publications(
                 found={"index": digest, "files": len(listed)},
             )
         )
-    missing = set(source.ensure(((p, f["sha256"]) for p, f in listed.items()), "published files"))
     for path, item in sorted(listed.items()):
         if path in missing:
             report.fail(Failure("publication", "a file the index lists is missing", file=path))
