@@ -71,7 +71,6 @@ class Layout:
 class FormRow:
     seq: int
     tps: str
-    payload_hash: str
     votes: tuple[int, ...]  # in Layout.choices order
     fields: tuple[int | None, ...]  # in Layout.fields order; None = absent
     flags: tuple[str, ...]
@@ -95,7 +94,7 @@ class Replay:
         self._ballots: dict[tuple[str, str], list[str] | None] = {}
         self.layouts: dict[tuple[str, str], Layout] = {}
         self.rules: dict[str, RuleSet] = {}
-        self.chains: dict[tuple[str, str, str], list[str]] = {}
+        self.chains: dict[tuple[str, str, str], list[bytes]] = {}
         self.current: dict[tuple[str, str], dict[str, FormRow]] = {}
         self.attestations: dict[str, tuple[str, set[bytes]]] = {}
         self.publications: list[tuple[int, dict[str, Any]]] = []
@@ -412,7 +411,7 @@ class Replay:
         replaces = p.get("replaces")
         if replaces is not None and not (isinstance(replaces, str) and _HEX64.fullmatch(replaces)):
             raise Refused(f"{where}: 'replaces' must be the 64-hex hash of a form version")
-        digest = entry.payload_hash.hex()
+        digest = entry.payload_hash  # bytes: half the memory of hex for 820,000 chains
         chain_key = (cid, source, tps_id)
         chain = self.chains.get(chain_key)
         if chain is None:
@@ -420,10 +419,10 @@ class Replay:
                 raise Refused(f"{where}: corrects version {replaces}, but the TPS has no form")
         elif digest in chain:
             raise Refused(f"{where}: the same form version is recorded twice")
-        elif replaces != chain[-1]:
+        elif replaces != chain[-1].hex():
             raise Refused(
                 f"{where}: the correction replaces version {replaces}, "
-                f"but the latest version is {chain[-1]}"
+                f"but the latest version is {chain[-1].hex()}"
             )
         self._authorise(index, entry, source, tps_id, where)
         if chain is None:
@@ -435,7 +434,6 @@ class Replay:
         self.current[(cid, source)][tps_id] = FormRow(
             index,
             tps_id,
-            digest,
             tuple(votes.get(c, 0) for c in layout.choices),
             tuple(fields.get(f) for f in layout.fields),
             tuple(flags),
