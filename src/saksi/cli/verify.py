@@ -27,7 +27,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 def _default_state(trust: Trust) -> Path:
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", trust.log.name)
+    # Origin and key ID: two elections made from one manifest share an origin.
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"{trust.log.name}+{trust.log.key_id:08x}")
     return cache / "saksi" / "verify" / f"{name}.json"
 
 
