@@ -12,10 +12,14 @@ import base64
 import hashlib
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from saksi.canonical import CanonicalError
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from saksi.canonical import CanonicalError, decode_canonical
 from saksi.log.entry import Auth, Entry, EntryType
 from saksi.verify.report import Failure, Report
 from saksi.verify.rules import RULE_ORDER, RuleSet
@@ -77,8 +81,16 @@ class FormRow:
 
 
 class Replay:
-    def __init__(self, report: Report) -> None:
+    """One part of the replay. With ``parts`` > 1, part k applies every entry that is not
+    a form, and only the forms of the TPS that hash to k: a form's chain, totals and
+    flags depend only on its own TPS, so parts run side by side on separate cores. Part
+    0 alone reports problems with the entries every part applies."""
+
+    def __init__(self, report: Report, part: int = 0, parts: int = 1) -> None:
         self.report = report
+        self.part, self.parts = part, parts
+        self.signatures = 0
+        self._public_keys: dict[str, Ed25519PublicKey] = {}
         self.election: str | None = None
         self.keys: dict[str, Key] = {}
         self.manifest_done = False
@@ -106,16 +118,46 @@ class Replay:
 
     def apply(self, index: int, data: bytes) -> None:
         self.size = index + 1
+        is_form = data.endswith(_FORM_TAIL)
+        if is_form and self.parts > 1 and _owner(data, self.parts) != self.part:
+            return
+        mine = is_form or self.part == 0  # which entries this part reports on
         try:
             entry = _parse(data)
         except (CanonicalError, ValueError, KeyError, TypeError) as exc:
-            self._fail(index, f"the entry cannot be read: {exc!r}", "canonical")
+            if mine:
+                self._fail(index, f"the entry is not a canonical entry: {exc}", "canonical")
             return
+        if mine and entry.auth.key is not None:
+            self._check_signature(index, entry)
         try:
             self._apply(index, entry)
         except Refused as exc:
-            tps = entry.payload.get("tps") if entry.type is EntryType.RESULT_FORM else None
-            self._fail(index, str(exc), entry.type.value, tps if isinstance(tps, str) else None)
+            if mine:
+                tps = entry.payload.get("tps") if is_form else None
+                self._fail(index, str(exc), entry.type.value, tps if isinstance(tps, str) else None)
+
+    def _check_signature(self, index: int, entry: Entry) -> None:
+        text = entry.auth.key or ""
+        self.signatures += 1
+        try:
+            key = self._public_keys.get(text)
+            if key is None:
+                key = Ed25519PublicKey.from_public_bytes(base64.b64decode(text))
+                self._public_keys[text] = key
+            message = b"".join(
+                (
+                    _DOMAIN,
+                    entry.type.value.encode(),
+                    b"\n",
+                    entry.election.encode(),
+                    b"\n",
+                    entry.payload_bytes,
+                )
+            )
+            key.verify(base64.b64decode(entry.auth.signature or ""), message)
+        except (InvalidSignature, ValueError):
+            self._fail(index, f"the signature by key {text} does not verify", "signature")
 
     def _fail(self, index: int, message: str, check: str, tps: str | None = None) -> None:
         self.report.fail(Failure(check, message, leaf_index=index, tps=tps))
@@ -518,36 +560,79 @@ class Replay:
 
 
 _DOMAIN = b"saksi-entry-v1\n"
+_FORM_TAIL = b',"type":"result_form","v":1}'
+_PAYLOAD = b',"payload":'
+_LONG_NUMBER = re.compile(rb"[0-9]{16}")
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _owner(data: bytes, parts: int) -> int:
+    """The part that replays this form: by its TPS id, the first "tps" in its payload
+    (the canonical payload's members before it, contest and fields, hold no "tps")."""
+    start = data.find(b'"tps":"', data.find(_PAYLOAD)) + 7
+    return zlib.crc32(data[start : data.find(b'"', start)]) % parts
+
+
+def _no_float(text: str) -> Any:
+    raise CanonicalError(f"number {text} is not an integer")
+
+
+def _canonical(data: bytes) -> Any:
+    """Parse bytes that must be canonical JSON (record-format.md, section 1). ASCII bytes
+    with no number long enough to leave the safe integer range take a fast path: parse,
+    encode again and compare. Anything else goes through the shared strict decoder."""
+    if not data.isascii() or _LONG_NUMBER.search(data):
+        return decode_canonical(data)
+    try:
+        value = json.loads(data, parse_float=_no_float, parse_constant=_no_float)
+    except json.JSONDecodeError as exc:
+        raise CanonicalError(f"not valid JSON: {exc.msg} at byte {exc.pos}") from exc
+    if _encoder.encode(value).encode() != data:
+        raise CanonicalError("the bytes are not in canonical form")
+    return value
 
 
 def _parse(data: bytes) -> Entry:
-    """The entry's parts, without the canonical-form check that the signature workers
-    run on every entry in parallel (signatures.py): JSON, the envelope's members, and
-    the payload's exact bytes, which the canonical envelope holds between its
-    `"payload":` and its closing `,"type":`."""
-    value = json.loads(data)
-    if set(value) != {"auth", "election", "payload", "type", "v"} or value["v"] != 1:
-        raise ValueError("not an entry envelope of format version 1")
+    """The entry's parts: canonical JSON, the envelope's members, and the payload's exact
+    bytes, which the canonical envelope holds between `"payload":` and `,"type":`."""
+    if len(data) > 65535:
+        raise CanonicalError(f"an entry is at most 65,535 bytes; this one is {len(data)}")
+    value = _canonical(data)
+    if not isinstance(value, dict) or set(value) != {"auth", "election", "payload", "type", "v"}:
+        raise CanonicalError("not an entry envelope (auth, election, payload, type, v)")
+    if type(value["v"]) is not int or value["v"] != 1:
+        raise CanonicalError(f"entry format version {value['v']!r} is not 1")
     entry_type, election, auth = EntryType(value["type"]), value["election"], value["auth"]
-    start = data.index(b',"payload":') + len(b',"payload":')
-    end = data.rindex(b',"type":"')
-    body = data[start:end]
+    if not isinstance(election, str) or not isinstance(value["payload"], dict):
+        raise CanonicalError("the election must be a string and the payload an object")
+    start = data.index(_PAYLOAD) + len(_PAYLOAD)
+    body = data[start : data.rindex(b',"type":"')]
     head = b"".join((_DOMAIN, entry_type.value.encode(), b"\n", election.encode(), b"\n"))
     digest = hashlib.sha256(head + body).digest()
-    if set(auth) == {"key", "sig"}:
+    if isinstance(auth, dict) and set(auth) == {"key", "sig"}:
+        if not _is_key(auth["key"]) or not _is_b64(auth["sig"], 64):
+            raise CanonicalError("auth.key and auth.sig must be canonical base64 (32, 64 bytes)")
         signed = Auth(key=auth["key"], signature=auth["sig"])
-    elif set(auth) == {"attestation"}:
+    elif isinstance(auth, dict) and set(auth) == {"attestation"}:
+        if not isinstance(auth["attestation"], str) or not _HEX64.fullmatch(auth["attestation"]):
+            raise CanonicalError("auth.attestation must be 64 lowercase hex digits")
+        if entry_type is not EntryType.RESULT_FORM:
+            raise CanonicalError("only a result_form may be covered by an attestation")
         signed = Auth(attestation=auth["attestation"])
     else:
-        raise ValueError("auth must hold either key and sig, or attestation")
+        raise CanonicalError("auth must hold either key and sig, or attestation")
     return Entry(entry_type, election, value["payload"], signed, body, digest)
 
 
-def _is_key(value: Any) -> bool:
+def _is_b64(value: Any, size: int) -> bool:
     if not isinstance(value, str):
         return False
     try:
         raw = base64.b64decode(value, validate=True)
     except ValueError:
         return False
-    return len(raw) == 32 and base64.b64encode(raw).decode() == value
+    return len(raw) == size and base64.b64encode(raw).decode() == value
+
+
+def _is_key(value: Any) -> bool:
+    return _is_b64(value, 32)

@@ -8,19 +8,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import multiprocessing
+import os
 import time
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from saksi.canonical import CanonicalError, decode_canonical
-from saksi.verify.logcheck import bundle_names, check_checkpoint, check_tree, entries
-from saksi.verify.replay import Replay
+from saksi.verify.logcheck import bundle_names, check_checkpoint, check_tree
+from saksi.verify.replay import Layout, Replay
 from saksi.verify.report import Failure, Report, VerificationFailed
-from saksi.verify.signatures import SignatureJobs
 from saksi.verify.source import FetchError, Source
-from saksi.verify.totals import compare, expected_flags, expected_totals
+from saksi.verify.totals import compare, coverage, documents, flag_items, partial_sums
 from saksi.verify.trust import Trust
 
 __all__ = ["MonitorState", "verify"]
@@ -98,29 +102,104 @@ def _verify(
         )
     index, index_bytes = _index(source)
     listed: dict[str, dict[str, Any]] = {f["path"]: f for f in index["files"]} if index else {}
-    sizes = {f["log_size"] for f in listed.values() if "log_size" in f and f["log_size"] <= size}
-    if index is not None:
-        sizes.add(index["log_size"])
     # Everything the index lists, fetched up front and in parallel (only what changed).
     missing = set(source.ensure(((p, f["sha256"]) for p, f in listed.items()), "published files"))
-    signatures = SignatureJobs([source.path(n) for n in bundle_names(size)], workers)
-    replay = Replay(report)
-    due = sorted(sizes)
-    for position, entry in enumerate(entries(source, size)):
-        while due and due[0] == position:
-            _snapshot(source, replay, listed, missing, index, due.pop(0), report)
-        replay.apply(position, entry)
-    checked, bad = signatures.result()
-    report.signatures_checked = checked
-    for leaf, check, message in bad:
-        report.fail(Failure(check, message, leaf_index=leaf))
-    while due:
-        _snapshot(source, replay, listed, missing, index, due.pop(0), report)
-    report.forms_checked = replay.forms
-    _publications(source, replay, index, index_bytes, listed, missing, report)
-    _photos(source, replay, listed, report)
+    due = _due(listed, index, size)
+    parts = _replay_in_parts(source, size, due, workers)
+    first = parts[0]
+    for part in parts:
+        for failure in part.failures:
+            report.fail(failure)
+        report.signatures_checked += part.signatures
+        report.forms_checked += part.forms
+    for log_size in sorted(due):
+        _compare(source, parts, listed, missing, index, log_size, report)
+    _publications(source, first.publications, index, index_bytes, listed, missing, report)
+    _photos(source, listed, report)
     if report.ok and state_path is not None:
         MonitorState(size, signed.checkpoint.root).save(state_path)
+
+
+@dataclass
+class Snapshot:
+    """What one part of the replay saw at one record size."""
+
+    sums: dict[tuple[str, str], np.ndarray]
+    flags: dict[tuple[str, str], list[dict[str, Any]]]
+    # Part 0 only: regions (id, name, level) in the rows' order, layouts, coverage.
+    regions: list[tuple[str, str, str]]
+    layouts: dict[tuple[str, str], Layout]
+    covered: dict[str, dict[str, tuple[int, int]]]
+
+
+@dataclass
+class Part:
+    failures: list[Failure]
+    signatures: int
+    forms: int
+    photos: set[str]
+    publications: list[tuple[int, dict[str, Any]]]
+    snapshots: dict[int, Snapshot]
+
+
+def _due(listed: dict[str, dict[str, Any]], index: dict[str, Any] | None, size: int) -> set[int]:
+    """The record sizes at which published figures must be compared."""
+    sizes = {f["log_size"] for f in listed.values() if isinstance(f.get("log_size"), int)}
+    if index is not None:
+        sizes.add(index["log_size"])
+    return {s for s in sizes if 0 < s <= size}
+
+
+def _replay_in_parts(source: Source, size: int, due: set[int], workers: int | None) -> list[Part]:
+    count = max(1, workers or os.cpu_count() or 1)
+    bundles = [str(source.path(n)) for n in bundle_names(size)]
+    if count == 1:
+        return [_replay_part(bundles, size, sorted(due), 0, 1)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(count, mp_context=context) as pool:
+        jobs = [
+            pool.submit(_replay_part, bundles, size, sorted(due), k, count) for k in range(count)
+        ]
+        return [job.result() for job in jobs]
+
+
+def _replay_part(bundles: list[str], size: int, due: list[int], part: int, parts: int) -> Part:
+    report = Report("part")
+    replay = Replay(report, part, parts)
+    snapshots: dict[int, Snapshot] = {}
+    pending = list(due)
+    index = 0
+    for path in bundles:
+        data = Path(path).read_bytes()
+        pos = 0
+        while pos + 2 <= len(data) and index < size:
+            length = int.from_bytes(data[pos : pos + 2], "big")
+            while pending and pending[0] == index:
+                snapshots[pending.pop(0)] = _snapshot(replay, part)
+            replay.apply(index, data[pos + 2 : pos + 2 + length])
+            pos += 2 + length
+            index += 1
+    while pending:
+        snapshots[pending.pop(0)] = _snapshot(replay, part)
+    return Part(
+        report.failures,
+        replay.signatures,
+        replay.forms,
+        replay.photos,
+        replay.publications,
+        snapshots,
+    )
+
+
+def _snapshot(replay: Replay, part: int) -> Snapshot:
+    pairs = list(replay.layouts)
+    return Snapshot(
+        sums={pair: partial_sums(replay, *pair) for pair in pairs},
+        flags={pair: flag_items(replay, *pair) for pair in pairs},
+        regions=[(r, *replay.regions[r][:2]) for r in replay.paths] if part == 0 else [],
+        layouts=dict(replay.layouts) if part == 0 else {},
+        covered={c: coverage(replay, c) for c in replay.contests} if part == 0 else {},
+    )
 
 
 def _index(source: Source) -> tuple[dict[str, Any] | None, bytes | None]:
@@ -144,9 +223,9 @@ def _index(source: Source) -> tuple[dict[str, Any] | None, bytes | None]:
     return value, data
 
 
-def _snapshot(
+def _compare(
     source: Source,
-    replay: Replay,
+    parts: list[Part],
     listed: dict[str, dict[str, Any]],
     missing: set[str],
     index: dict[str, Any] | None,
@@ -155,66 +234,83 @@ def _snapshot(
 ) -> None:
     """Compare every totals and flags file due at ``log_size`` with the replay there."""
     final = index is not None and index["log_size"] == log_size
+    head = parts[0].snapshots[log_size]
     by_pair: dict[tuple[str, str], list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
     for path, item in listed.items():
-        parts = path.split("/")
-        is_totals = parts[0] == "totals" and len(parts) == 4 and parts[3].endswith(".json")
+        bits = path.split("/")
+        is_totals = bits[0] == "totals" and len(bits) == 4 and bits[3].endswith(".json")
         if is_totals and (final or item.get("log_size") == log_size):
-            by_pair[(parts[1], parts[2])].append((path, parts[3][:-5], item))
-    for contest, source_id in replay.layouts:
-        pair = (contest, source_id)
-        if not by_pair.get(pair) and not final:
-            continue
-        expected = expected_totals(replay, contest, source_id, log_size)
-        seen = set()
-        for path, region, item in by_pair.get(pair, []):
-            seen.add(region)
-            if path not in missing:
-                doc = expected.get(region)
-                if doc is None:
-                    report.fail(
-                        Failure(
-                            "totals",
-                            "totals published for a region with no form in the log",
-                            file=path,
-                            region=region,
-                        )
-                    )
-                    continue
-                data = source.path(path).read_bytes()
-                compare(
-                    report,
-                    "totals",
-                    path,
-                    data,
-                    {**doc, "log_size": item.get("log_size")},
-                    region=region,
-                )
-                report.totals_checked += 1
-        if final:
-            for region in sorted(set(expected) - seen):
-                report.fail(
-                    Failure(
-                        "totals",
-                        "a region with forms has no published totals file",
-                        region=region,
-                        file=f"totals/{contest}/{source_id}/{region}.json",
-                    )
-                )
+            by_pair[(bits[1], bits[2])].append((path, bits[3][:-5], item))
+    for pair, layout in head.layouts.items():
+        contest, source_id = pair
+        if by_pair.get(pair) or final:
+            sums = np.sum([part.snapshots[log_size].sums[pair] for part in parts], axis=0)
+            expected = documents(
+                head.regions, sums, layout, head.covered[contest], contest, source_id, log_size
+            )
+            _compare_totals(source, by_pair.get(pair, []), expected, missing, final, pair, report)
         path = f"flags/{contest}/{source_id}.json"
         flags = listed.get(path)
-        due = flags is not None and (final or flags.get("log_size") == log_size)
-        if flags is not None and due and path not in missing:
-            want = expected_flags(replay, contest, source_id, int(flags.get("log_size", 0)))
-            compare(report, "flags", path, source.path(path).read_bytes(), want)
-            report.flags_checked += 1
-        elif final and flags is None and any(r.flags for r in replay.current[pair].values()):
+        items = [i for part in parts for i in part.snapshots[log_size].flags[pair]]
+        if flags is not None and (final or flags.get("log_size") == log_size):
+            if path not in missing:
+                want = {
+                    "contest": contest,
+                    "flags": sorted(items, key=lambda i: i["tps_id"]),
+                    "log_size": flags.get("log_size"),
+                    "source": source_id,
+                }
+                compare(report, "flags", path, source.path(path).read_bytes(), want)
+                report.flags_checked += 1
+        elif final and flags is None and items:
             report.fail(Failure("flags", "flagged forms but no published flags file", file=path))
+
+
+def _compare_totals(
+    source: Source,
+    files: list[tuple[str, str, dict[str, Any]]],
+    expected: dict[str, dict[str, Any]],
+    missing: set[str],
+    final: bool,
+    pair: tuple[str, str],
+    report: Report,
+) -> None:
+    seen = set()
+    for path, region, item in files:
+        seen.add(region)
+        if path in missing:
+            continue  # reported with the publication
+        doc = expected.get(region)
+        if doc is None:
+            report.fail(
+                Failure(
+                    "totals",
+                    "totals published for a region with no form in the log",
+                    file=path,
+                    region=region,
+                )
+            )
+            continue
+        data = source.path(path).read_bytes()
+        compare(
+            report, "totals", path, data, {**doc, "log_size": item.get("log_size")}, region=region
+        )
+        report.totals_checked += 1
+    if final:
+        for region in sorted(set(expected) - seen):
+            report.fail(
+                Failure(
+                    "totals",
+                    "a region with forms has no published totals file",
+                    region=region,
+                    file=f"totals/{pair[0]}/{pair[1]}/{region}.json",
+                )
+            )
 
 
 def _publications(
     source: Source,
-    replay: Replay,
+    publications: list[tuple[int, dict[str, Any]]],
     index: dict[str, Any] | None,
     index_bytes: bytes | None,
     listed: dict[str, dict[str, Any]],
@@ -222,7 +318,7 @@ def _publications(
     report: Report,
 ) -> None:
     """Check 6: the last publication entry commits the published index, whose files match."""
-    if not replay.publications:
+    if not publications:
         if index is not None:
             report.fail(
                 Failure(
@@ -232,7 +328,7 @@ def _publications(
                 )
             )
         return
-    leaf, entry = replay.publications[-1]
+    leaf, entry = publications[-1]
     if index is None or index_bytes is None:
         report.fail(
             Failure(
@@ -274,9 +370,7 @@ def _publications(
             )
 
 
-def _photos(
-    source: Source, replay: Replay, listed: dict[str, dict[str, Any]], report: Report
-) -> None:
+def _photos(source: Source, listed: dict[str, dict[str, Any]], report: Report) -> None:
     """Check 9: each available photo hashes to the value its form names."""
     published: set[str] = set()
     for path in sorted(p for p in listed if p.startswith("photos/list/")):

@@ -4,7 +4,6 @@ the published files that state that size (docs/publication.md)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -13,35 +12,28 @@ from saksi.verify.replay import Layout, Replay
 from saksi.verify.report import Failure, Report
 from saksi.verify.rules import RULE_ORDER
 
-__all__ = ["expected_flags", "expected_totals"]
+__all__ = ["compare", "coverage", "documents", "flag_items", "partial_sums"]
 
 # Totals keys of `saksi tally --json` and the form field each sums (README).
 _NAMED = {"valid": "suara_sah", "invalid": "suara_tidak_sah", "voters": "pengguna_hak_pilih"}
 _REPORTED, _DPT, _DPT_MISSING, _T_VOTERS, _T_DPT = range(5)
 
 
-def _coverage(replay: Replay, contest: str) -> tuple[dict[str, int], dict[str, int]]:
-    """TPS count and DPT sum per region, over the TPS the contest covers."""
-    tps_total: dict[str, int] = {}
-    dpt_total: dict[str, int] = {}
-    spec = replay.contests[contest]
-    for desa, dpt, _ in replay.tps.values():
-        if replay.ballot(spec, desa) is None:
-            continue
-        for region in replay.paths[desa]:
-            tps_total[region] = tps_total.get(region, 0) + 1
-            dpt_total[region] = dpt_total.get(region, 0) + (dpt or 0)
-    return tps_total, dpt_total
-
-
-def _matrix(replay: Replay, layout: Layout, rows: Iterable[Any]) -> tuple[np.ndarray, list[str]]:
+def partial_sums(replay: Replay, contest: str, source: str) -> np.ndarray:
+    """Per region (in ``replay.paths`` order), the summed columns of this part's forms."""
+    layout = replay.layouts[(contest, source)]
     width = 5 + len(layout.choices) + 2 * len(layout.fields) + len(RULE_ORDER)
+    rows = replay.current[(contest, source)].values()
+    number = {r: i for i, r in enumerate(replay.paths)}
+    sums = np.zeros((len(number), width), dtype=np.int64)
+    if not rows:
+        return sums
     voters_at = (
         layout.fields.index("pengguna_hak_pilih") if "pengguna_hak_pilih" in layout.fields else -1
     )
     rule_at = {r: i for i, r in enumerate(RULE_ORDER)}
     data: list[list[int]] = []
-    desas: list[str] = []
+    paths: list[list[int]] = []
     for row in rows:
         desa, dpt, _ = replay.tps[row.tps]
         voters = row.fields[voters_at] if voters_at >= 0 else None
@@ -60,34 +52,45 @@ def _matrix(replay: Replay, layout: Layout, rows: Iterable[Any]) -> tuple[np.nda
         for rule in row.flags:
             flags[rule_at[rule]] = 1
         data.append(vector + flags)
-        desas.append(desa)
-    matrix = np.array(data, dtype=np.int64).reshape(len(data), width)
-    return matrix, desas
+        paths.append([number[r] for r in replay.paths[desa]])
+    matrix = np.array(data, dtype=np.int64)
+    where = np.array(paths, dtype=np.int64)
+    for level in range(where.shape[1]):
+        np.add.at(sums, where[:, level], matrix)
+    return sums
 
 
-def expected_totals(
-    replay: Replay, contest: str, source: str, log_size: int
+def coverage(replay: Replay, contest: str) -> dict[str, tuple[int, int]]:
+    """Per region, the TPS the contest covers there and the sum of their DPT."""
+    out: dict[str, tuple[int, int]] = {}
+    spec = replay.contests[contest]
+    for desa, dpt, _ in replay.tps.values():
+        if replay.ballot(spec, desa) is None:
+            continue
+        for region in replay.paths[desa]:
+            count, total = out.get(region, (0, 0))
+            out[region] = (count + 1, total + (dpt or 0))
+    return out
+
+
+def documents(
+    regions: list[tuple[str, str, str]],
+    sums: np.ndarray,
+    layout: Layout,
+    covered: dict[str, tuple[int, int]],
+    contest: str,
+    source: str,
+    log_size: int,
 ) -> dict[str, dict[str, Any]]:
-    """Region id -> the totals document of every region with at least one form."""
-    layout = replay.layouts[(contest, source)]
-    matrix, desas = _matrix(replay, layout, replay.current[(contest, source)].values())
-    if not desas:
-        return {}
-    names = list(replay.paths)
-    number = {r: i for i, r in enumerate(names)}
-    sums = np.zeros((len(names), matrix.shape[1]), dtype=np.int64)
-    paths = np.array([[number[r] for r in replay.paths[d]] for d in desas], dtype=np.int64)
-    for level in range(paths.shape[1]):
-        np.add.at(sums, paths[:, level], matrix)
-    tps_total, dpt_total = _coverage(replay, contest)
+    """Region id -> the totals document (`saksi tally --json`) of each region with forms.
+    ``regions`` are (id, name, level) in the rows' order."""
     out: dict[str, dict[str, Any]] = {}
     c0 = 5
     f0 = c0 + len(layout.choices)
     r0 = f0 + 2 * len(layout.fields)
     for i in np.flatnonzero(sums[:, _REPORTED]):
         row = [int(x) for x in sums[i]]
-        rid = names[int(i)]
-        region_name, region_level, _ = replay.regions[rid]
+        rid, region_name, region_level = regions[int(i)]
         fields = {f: row[f0 + 2 * k] for k, f in enumerate(layout.fields)}
         missing = {f: row[f0 + 2 * k + 1] for k, f in enumerate(layout.fields)}
         missing["dpt"] = row[_DPT_MISSING]
@@ -106,22 +109,18 @@ def expected_totals(
         doc["flagged_tps"] = {r: row[r0 + k] for k, r in enumerate(RULE_ORDER) if row[r0 + k]}
         doc["missing"] = {f: n for f, n in missing.items() if n}
         doc["fields"] = fields
-        doc["tps_total"] = tps_total.get(rid, 0)
-        doc["dpt_total"] = dpt_total.get(rid, 0)
+        doc["tps_total"], doc["dpt_total"] = covered.get(rid, (0, 0))
         out[rid] = doc
     return out
 
 
-def expected_flags(replay: Replay, contest: str, source: str, log_size: int) -> dict[str, Any]:
-    rows = sorted(replay.current[(contest, source)].values(), key=lambda r: r.tps)
-    return {
-        "contest": contest,
-        "flags": [
-            {"leaf_index": r.seq, "rules": list(r.flags), "tps_id": r.tps} for r in rows if r.flags
-        ],
-        "log_size": log_size,
-        "source": source,
-    }
+def flag_items(replay: Replay, contest: str, source: str) -> list[dict[str, Any]]:
+    """This part's flagged current forms, as the flags file lists them."""
+    return [
+        {"leaf_index": r.seq, "rules": list(r.flags), "tps_id": r.tps}
+        for r in replay.current[(contest, source)].values()
+        if r.flags
+    ]
 
 
 def compare(
