@@ -12,15 +12,16 @@ import multiprocessing
 import os
 import time
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from saksi.canonical import CanonicalError, decode_canonical
-from saksi.verify.logcheck import bundle_names, check_checkpoint, check_tree
+from saksi.verify.logcheck import SignedCheckpoint, bundle_names, check_checkpoint, check_tree
 from saksi.verify.replay import Layout, Replay
 from saksi.verify.report import Failure, Report, VerificationFailed
 from saksi.verify.source import FetchError, Source
@@ -89,23 +90,22 @@ def _verify(
                 found=size,
             )
         )
-    old_root = check_tree(source, signed, report, previous.size if previous else None)
-    if previous is not None and old_root != previous.root:
-        raise VerificationFailed(
-            Failure(
-                "monitor",
-                f"fork: the log's first {previous.size} entries no longer have the root "
-                "verified before",
-                expected=base64.b64encode(previous.root).decode(),
-                found=base64.b64encode(old_root or b"").decode(),
-            )
-        )
+    # The replay reads the bundles itself; it starts while the tree is being checked.
     index, index_bytes = _index(source)
     listed: dict[str, dict[str, Any]] = {f["path"]: f for f in index["files"]} if index else {}
-    # Everything the index lists, fetched up front and in parallel (only what changed).
-    missing = set(source.ensure(((p, f["sha256"]) for p, f in listed.items()), "published files"))
     due = _due(listed, index, size)
-    parts = _replay_in_parts(source, size, due, workers)
+    source.ensure(((n, None) for n in bundle_names(size)), "entry bundles")
+    replaying = _start_parts(source, size, due, workers)
+    try:
+        _check_growth(source, signed, report, previous)
+        # Everything the index lists, fetched in parallel (only what changed).
+        missing = set(
+            source.ensure(((p, f["sha256"]) for p, f in listed.items()), "published files")
+        )
+        parts = replaying.result()
+    except BaseException:
+        replaying.stop()
+        raise
     first = parts[0]
     for part in parts:
         for failure in part.failures:
@@ -118,6 +118,23 @@ def _verify(
     _photos(source, listed, report)
     if report.ok and state_path is not None:
         MonitorState(size, signed.checkpoint.root).save(state_path)
+
+
+def _check_growth(
+    source: Source, signed: SignedCheckpoint, report: Report, previous: MonitorState | None
+) -> None:
+    """Checks 2 and the monitor's: the tree, and that it extends what was verified before."""
+    old_root = check_tree(source, signed, report, previous.size if previous else None)
+    if previous is not None and old_root != previous.root:
+        raise VerificationFailed(
+            Failure(
+                "monitor",
+                f"fork: the log's first {previous.size} entries no longer have the root "
+                "verified before",
+                expected=base64.b64encode(previous.root).decode(),
+                found=base64.b64encode(old_root or b"").decode(),
+            )
+        )
 
 
 @dataclass
@@ -150,17 +167,37 @@ def _due(listed: dict[str, dict[str, Any]], index: dict[str, Any] | None, size: 
     return {s for s in sizes if 0 < s <= size}
 
 
-def _replay_in_parts(source: Source, size: int, due: set[int], workers: int | None) -> list[Part]:
+class _Parts:
+    """The replay's parts, running in worker processes (one per core)."""
+
+    def __init__(self, pool: Pool | None, jobs: Sequence[Callable[[], Part]]) -> None:
+        self.pool, self.jobs = pool, jobs
+
+    def result(self) -> list[Part]:
+        parts = [job() for job in self.jobs]
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
+        return parts
+
+    def stop(self) -> None:
+        """Stop the workers at once: the verification already failed."""
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+
+
+def _start_parts(source: Source, size: int, due: set[int], workers: int | None) -> _Parts:
     count = max(1, workers or os.cpu_count() or 1)
     bundles = [str(source.path(n)) for n in bundle_names(size)]
     if count == 1:
-        return [_replay_part(bundles, size, sorted(due), 0, 1)]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(count, mp_context=context) as pool:
-        jobs = [
-            pool.submit(_replay_part, bundles, size, sorted(due), k, count) for k in range(count)
-        ]
-        return [job.result() for job in jobs]
+        part = _replay_part(bundles, size, sorted(due), 0, 1)
+        return _Parts(None, [lambda: part])
+    pool = multiprocessing.get_context("fork").Pool(count)
+    pending = [
+        pool.apply_async(_replay_part, (bundles, size, sorted(due), k, count)) for k in range(count)
+    ]
+    return _Parts(pool, [job.get for job in pending])
 
 
 def _replay_part(bundles: list[str], size: int, due: list[int], part: int, parts: int) -> Part:

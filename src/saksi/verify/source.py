@@ -104,6 +104,9 @@ class Source:
     ) -> list[str]:
         """Make each (name, expected sha256 or None) present in the mirror, fetching in
         parallel what is missing or differs; returns the names the source lacks."""
+        if self.local == getattr(self, "origin", None):
+            # Read in place: nothing to fetch; hashes are checked where the files are used.
+            return [n for n, _ in names if not self.path(n).exists()]
         todo = [(n, h) for n, h in names if fresh or not _present(self.path(n), h)]
         if not todo:
             return []
