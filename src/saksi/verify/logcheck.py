@@ -37,7 +37,7 @@ def check_checkpoint(source: Source, trust: Trust, report: Report) -> SignedChec
         raise VerificationFailed(
             Failure(
                 "checkpoint",
-                f"the checkpoint is not signed by the trusted log key: {exc}",
+                f"the checkpoint does not verify with the trusted log key: {exc}",
                 file="log/checkpoint",
             )
         ) from exc
