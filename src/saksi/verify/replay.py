@@ -40,11 +40,11 @@ class Refused(Exception):
     """An entry that the record must not hold."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Key:
     role: str
     source: str | None
-    tps: frozenset[str]
+    tps: tuple[str, ...]  # a submitter's TPS (usually one: a tuple is smallest)
     registered: int
     revoked: int | None = None
 
@@ -75,6 +75,7 @@ class Layout:
 class FormRow:
     seq: int
     tps: str
+    versions: bytes  # payload hashes of the chain so far, 32 bytes each, oldest first
     votes: tuple[int, ...]  # in Layout.choices order
     fields: tuple[int | None, ...]  # in Layout.fields order; None = absent
     flags: tuple[str, ...]
@@ -90,7 +91,6 @@ class Replay:
         self.report = report
         self.part, self.parts = part, parts
         self.signatures = 0
-        self._public_keys: dict[str, Ed25519PublicKey] = {}
         self.election: str | None = None
         self.keys: dict[str, Key] = {}
         self.manifest_done = False
@@ -106,7 +106,7 @@ class Replay:
         self._ballots: dict[tuple[str, str], list[str] | None] = {}
         self.layouts: dict[tuple[str, str], Layout] = {}
         self.rules: dict[str, RuleSet] = {}
-        self.chains: dict[tuple[str, str, str], list[bytes]] = {}
+        self._tps_names: dict[str, str] = {}  # each TPS id once, shared by keys and forms
         self.current: dict[tuple[str, str], dict[str, FormRow]] = {}
         self.attestations: dict[str, tuple[str, set[bytes]]] = {}
         self.publications: list[tuple[int, dict[str, Any]]] = []
@@ -143,10 +143,8 @@ class Replay:
         text = entry.auth.key or ""
         self.signatures += 1
         try:
-            key = self._public_keys.get(text)
-            if key is None:
-                key = Ed25519PublicKey.from_public_bytes(base64.b64decode(text))
-                self._public_keys[text] = key
+            # Not cached: on election night each submitter key signs one form or two.
+            key = Ed25519PublicKey.from_public_bytes(base64.b64decode(text))
             message = b"".join(
                 (
                     _DOMAIN,
@@ -217,7 +215,7 @@ class Replay:
             or {k for k, v in items[0].items() if v is not None} != {"key", "role"}
         ):
             raise Refused("entry 0 must be the admin key registering itself, alone")
-        self.keys[items[0]["key"]] = Key("admin", None, frozenset(), 0)
+        self.keys[items[0]["key"]] = Key("admin", None, (), 0)
 
     def _register(self, index: int, entry: Entry, signer: Key) -> None:
         items = entry.payload.get("keys")
@@ -254,7 +252,9 @@ class Replay:
                     )
             elif signer.role != "admin":
                 raise Refused(f"a {signer.role} key cannot register keys")
-            new[key] = Key(role, source, frozenset(tps or ()), index)
+            # TPS ids shared with the registry's own strings: 820,000 submitters on the night.
+            owned = tuple(self._tps_names.get(str(t), str(t)) for t in tps or ())
+            new[key] = Key(role, source, owned, index)
         self.keys.update(new)
 
     def _revoke(self, index: int, entry: Entry, signer: Key) -> None:
@@ -391,6 +391,7 @@ class Replay:
                 self.regions[rid] = record
                 self.paths[rid] = (*self.paths[record[2]], rid)
         self.tps.update(new_tps)
+        self._tps_names.update((t, t) for t in new_tps)
 
     def ballot(self, contest: Contest, desa: str) -> list[str] | None:
         key = (contest.id, desa)
@@ -455,29 +456,28 @@ class Replay:
         replaces = p.get("replaces")
         if replaces is not None and not (isinstance(replaces, str) and _HEX64.fullmatch(replaces)):
             raise Refused(f"{where}: 'replaces' must be the 64-hex hash of a form version")
-        digest = entry.payload_hash  # bytes: half the memory of hex for 820,000 chains
-        chain_key = (cid, source, tps_id)
-        chain = self.chains.get(chain_key)
-        if chain is None:
+        digest = entry.payload_hash
+        current = self.current[(cid, source)]
+        before = current.get(tps_id)
+        chain = before.versions if before is not None else b""
+        versions = [chain[i : i + 32] for i in range(0, len(chain), 32)]
+        if not versions:
             if replaces is not None:
                 raise Refused(f"{where}: corrects version {replaces}, but the TPS has no form")
-        elif digest in chain:
+        elif digest in versions:
             raise Refused(f"{where}: the same form version is recorded twice")
-        elif replaces != chain[-1].hex():
+        elif replaces != versions[-1].hex():
             raise Refused(
                 f"{where}: the correction replaces version {replaces}, "
-                f"but the latest version is {chain[-1].hex()}"
+                f"but the latest version is {versions[-1].hex()}"
             )
         self._authorise(index, entry, source, tps_id, where)
-        if chain is None:
-            self.chains[chain_key] = [digest]
-        else:
-            chain.append(digest)
         layout = self.layouts[(cid, source)]
         flags = self.rules[source].broken(votes, fields, tps[1], tps[2])
-        self.current[(cid, source)][tps_id] = FormRow(
+        current[tps_id] = FormRow(
             index,
-            tps_id,
+            self._tps_names.get(tps_id, tps_id),
+            chain + digest,
             tuple(votes.get(c, 0) for c in layout.choices),
             tuple(fields.get(f) for f in layout.fields),
             tuple(flags),

@@ -31,10 +31,12 @@ def partial_sums(replay: Replay, contest: str, source: str) -> np.ndarray:
     voters_at = (
         layout.fields.index("pengguna_hak_pilih") if "pengguna_hak_pilih" in layout.fields else -1
     )
-    rule_at = {r: i for i, r in enumerate(RULE_ORDER)}
-    data: list[list[int]] = []
-    paths: list[list[int]] = []
-    for row in rows:
+    rule_at = {
+        r: 5 + len(layout.choices) + 2 * len(layout.fields) + i for i, r in enumerate(RULE_ORDER)
+    }
+    matrix = np.zeros((len(rows), width), dtype=np.int64)
+    where = np.zeros((len(rows), 5), dtype=np.int64)
+    for n, row in enumerate(rows):
         desa, dpt, _ = replay.tps[row.tps]
         voters = row.fields[voters_at] if voters_at >= 0 else None
         both = voters is not None and dpt is not None
@@ -48,13 +50,10 @@ def partial_sums(replay: Replay, contest: str, source: str) -> np.ndarray:
         vector += row.votes
         for value in row.fields:
             vector += (0, 1) if value is None else (value, 0)
-        flags = [0] * len(RULE_ORDER)
+        matrix[n, : len(vector)] = vector
         for rule in row.flags:
-            flags[rule_at[rule]] = 1
-        data.append(vector + flags)
-        paths.append([number[r] for r in replay.paths[desa]])
-    matrix = np.array(data, dtype=np.int64)
-    where = np.array(paths, dtype=np.int64)
+            matrix[n, rule_at[rule]] = 1
+        where[n] = [number[r] for r in replay.paths[desa]]
     for level in range(where.shape[1]):
         np.add.at(sums, where[:, level], matrix)
     return sums
