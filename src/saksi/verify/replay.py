@@ -232,6 +232,8 @@ class Replay:
                 raise Refused("a registered key has key, role and optionally source and tps")
             key, role = item["key"], item["role"]
             source, tps = item.get("source"), item.get("tps")
+            if self._elsewhere(role, tps):
+                continue  # a submitter of other parts' TPS: part 0 checks it, its owner keeps it
             if not _is_key(key):
                 raise Refused(f"{key!r} is not a canonical base64 Ed25519 public key")
             if key in self.keys or key in new:
@@ -257,6 +259,14 @@ class Replay:
             new[key] = Key(role, source, owned, index)
         self.keys.update(new)
 
+    def _elsewhere(self, role: Any, tps: Any) -> bool:
+        """Whether part k > 0 may skip a submitter key: none of its TPS is k's."""
+        if self.part == 0 or role != "submitter" or not isinstance(tps, list):
+            return False
+        return not any(
+            isinstance(t, str) and zlib.crc32(t.encode()) % self.parts == self.part for t in tps
+        )
+
     def _revoke(self, index: int, entry: Entry, signer: Key) -> None:
         keys, reason = entry.payload.get("keys"), entry.payload.get("reason")
         if (
@@ -268,6 +278,8 @@ class Replay:
             or not reason.strip()
         ):
             raise Refused("keys_revoke holds 'keys' (distinct, non-empty) and a 'reason'")
+        if self.part != 0:
+            keys = [k for k in keys if k in self.keys]  # others' submitters are not kept here
         for key in keys:
             found = self.keys.get(key) if isinstance(key, str) else None
             if found is None or found.revoked is not None:

@@ -102,6 +102,7 @@ def _verify(
         missing = set(
             source.ensure(((p, f["sha256"]) for p, f in listed.items()), "published files")
         )
+        _listed_hashes(source, listed, missing, report)  # while the replay runs
         parts = replaying.result()
     except BaseException:
         replaying.stop()
@@ -114,7 +115,7 @@ def _verify(
         report.forms_checked += part.forms
     for log_size in sorted(due):
         _compare(source, parts, listed, missing, index, log_size, report)
-    _publications(source, first.publications, index, index_bytes, listed, missing, report)
+    _publications(first.publications, index, index_bytes, listed, report)
     _photos(source, listed, report)
     if report.ok and state_path is not None:
         MonitorState(size, signed.checkpoint.root).save(state_path)
@@ -353,16 +354,35 @@ def _compare_totals(
             )
 
 
+def _listed_hashes(
+    source: Source, listed: dict[str, dict[str, Any]], missing: set[str], report: Report
+) -> None:
+    """Check 6, files: every file the index lists is there, with the hash it states."""
+    for path, item in sorted(listed.items()):
+        if path in missing:
+            report.fail(Failure("publication", "a file the index lists is missing", file=path))
+            continue
+        found = hashlib.sha256(source.path(path).read_bytes()).hexdigest()
+        if found != item["sha256"]:
+            report.fail(
+                Failure(
+                    "publication",
+                    "published file differs from the hash in the index",
+                    file=path,
+                    expected=item["sha256"],
+                    found=found,
+                )
+            )
+
+
 def _publications(
-    source: Source,
     publications: list[tuple[int, dict[str, Any]]],
     index: dict[str, Any] | None,
     index_bytes: bytes | None,
     listed: dict[str, dict[str, Any]],
-    missing: set[str],
     report: Report,
 ) -> None:
-    """Check 6: the last publication entry commits the published index, whose files match."""
+    """Check 6, entries: the last publication entry commits the published index."""
     if not publications:
         if index is not None:
             report.fail(
@@ -398,21 +418,6 @@ def _publications(
                 found={"index": digest, "files": len(listed)},
             )
         )
-    for path, item in sorted(listed.items()):
-        if path in missing:
-            report.fail(Failure("publication", "a file the index lists is missing", file=path))
-            continue
-        data = source.path(path).read_bytes()
-        if hashlib.sha256(data).hexdigest() != item["sha256"]:
-            report.fail(
-                Failure(
-                    "publication",
-                    "published file differs from the hash in the index",
-                    file=path,
-                    expected=item["sha256"],
-                    found=hashlib.sha256(data).hexdigest(),
-                )
-            )
 
 
 def _photos(source: Source, listed: dict[str, dict[str, Any]], report: Report) -> None:
