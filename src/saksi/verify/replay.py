@@ -36,6 +36,19 @@ _MAX_COUNT = 2**31 - 1
 _FORM_KEYS = frozenset({"tps", "contest", "source", "votes", "fields", "photos", "replaces"})
 
 
+class _Where:
+    """ "TPS t, contest c, source s", formatted only when an error message needs it."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, tps: str, contest: str, source: str) -> None:
+        self.text = (tps, contest, source)
+
+    def __format__(self, spec: str) -> str:
+        tps, contest, source = self.text
+        return f"TPS {tps}, contest {contest}, source {source}"
+
+
 class Refused(Exception):
     """An entry that the record must not hold."""
 
@@ -106,6 +119,8 @@ class Replay:
         self._ballots: dict[tuple[str, str], list[str] | None] = {}
         self.layouts: dict[tuple[str, str], Layout] = {}
         self.rules: dict[str, RuleSet] = {}
+        self._field_sets: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._ballot_sets: dict[int, frozenset[str]] = {}  # by id() of a manifest ballot
         self._tps_names: dict[str, str] = {}  # each TPS id once, shared by keys and forms
         self.current: dict[tuple[str, str], dict[str, FormRow]] = {}
         self.attestations: dict[str, tuple[str, set[bytes]]] = {}
@@ -321,6 +336,12 @@ class Replay:
         ):
             self.manifest_done = True
             self.rules = {s: RuleSet(f, self.max_dpt) for s, (f, _) in self.sources.items()}
+            self._field_sets = {
+                s: (frozenset(f), frozenset(r)) for s, (f, r) in self.sources.items()
+            }
+            for contest in self.contests.values():
+                for ballot in (contest.choices, *(c for _, c in contest.dapils)):
+                    self._ballot_sets[id(ballot)] = frozenset(ballot)
             for contest in self.contests.values():
                 for source, (fields, _) in self.sources.items():
                     self.layouts[(contest.id, source)] = Layout(
@@ -435,27 +456,27 @@ class Replay:
         if tps is None:
             raise Refused(f"TPS {tps_id!r} is not registered")
         assert isinstance(tps_id, str)
-        where = f"TPS {tps_id}, contest {cid}, source {source}"
+        where = _Where(tps_id, cid, source)
         ballot = self.ballot(contest, tps[0])
         if ballot is None:
             raise Refused(f"TPS {tps_id} is not registered for contest {cid}")
         votes, fields = p.get("votes"), p.get("fields")
-        if not isinstance(votes, dict) or set(votes) != set(ballot):
+        if not isinstance(votes, dict) or votes.keys() != self._ballot_sets[id(ballot)]:
             raise Refused(f"{where}: the votes must name exactly the choices of its ballot")
         if not isinstance(fields, dict):
             raise Refused(f"{where}: 'fields' must be an object")
-        source_fields, required = self.sources[source]
+        source_fields, required = self._field_sets[source]
         for name, value in (*votes.items(), *fields.items()):
             if type(value) is not int or not 0 <= value <= _MAX_COUNT:
                 raise Refused(f"{where}: {name} = {value!r} is not a count")
-        if not set(fields) <= set(source_fields):
+        if not fields.keys() <= source_fields:
             raise Refused(
-                f"{where}: field(s) {sorted(set(fields) - set(source_fields))} "
+                f"{where}: field(s) {sorted(fields.keys() - source_fields)} "
                 f"are not on source {source}'s form"
             )
-        if not set(required) <= set(fields):
+        if not required <= fields.keys():
             raise Refused(
-                f"{where}: required field(s) {sorted(set(required) - set(fields))} are missing"
+                f"{where}: required field(s) {sorted(required - fields.keys())} are missing"
             )
         photos = p.get("photos")
         if photos is not None and (
@@ -498,7 +519,7 @@ class Replay:
             self.photos.update(photos)
         self.forms += 1
 
-    def _authorise(self, index: int, entry: Entry, source: str, tps_id: str, where: str) -> None:
+    def _authorise(self, index: int, entry: Entry, source: str, tps_id: str, where: _Where) -> None:
         if entry.auth.attestation is not None:
             found = self.attestations.get(entry.auth.attestation)
             if found is None or entry.payload_hash not in found[1]:
