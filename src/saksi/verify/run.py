@@ -144,7 +144,8 @@ class Snapshot:
 
     sums: dict[tuple[str, str], np.ndarray]
     flags: dict[tuple[str, str], list[dict[str, Any]]]
-    # Part 0 only: regions (id, name, level) in the rows' order, layouts, coverage.
+    # Part 0 only: regions (id, name, level) in the rows' order and layouts; the last
+    # part only: per contest, the TPS and DPT each region covers.
     regions: list[tuple[str, str, str]]
     layouts: dict[tuple[str, str], Layout]
     covered: dict[str, dict[str, tuple[int, int]]]
@@ -237,7 +238,10 @@ def _snapshot(replay: Replay, part: int) -> Snapshot:
         flags={pair: flag_items(replay, *pair) for pair in pairs},
         regions=[(r, *replay.regions[r][:2]) for r in replay.paths] if part == 0 else [],
         layouts=dict(replay.layouts) if part == 0 else {},
-        covered={c: coverage(replay, c) for c in replay.contests} if part == 0 else {},
+        # The last part counts coverage, so that part 0 does not also carry it.
+        covered={c: coverage(replay, c) for c in replay.contests}
+        if part == replay.parts - 1
+        else {},
     )
 
 
@@ -292,7 +296,13 @@ def _compare(
                 np.sum(found, axis=0) if found else np.zeros((len(head.regions), 1), dtype=np.int64)
             )
             expected = documents(
-                head.regions, sums, layout, head.covered[contest], contest, source_id, log_size
+                head.regions,
+                sums,
+                layout,
+                parts[-1].snapshots[log_size].covered[contest],
+                contest,
+                source_id,
+                log_size,
             )
             _compare_totals(source, by_pair.get(pair, []), expected, missing, final, pair, report)
         path = f"flags/{contest}/{source_id}.json"
