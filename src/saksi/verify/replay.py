@@ -511,8 +511,11 @@ class Replay:
             index,
             self._tps_names.get(tps_id, tps_id),
             chain + digest,
-            tuple(votes.get(c, 0) for c in layout.choices),
-            tuple(fields.get(f) for f in layout.fields),
+            # A ballot names every column of a contest without dapils: map in C then.
+            tuple(map(votes.__getitem__, layout.choices))
+            if len(votes) == len(layout.choices)
+            else tuple(votes.get(c, 0) for c in layout.choices),
+            tuple(map(fields.get, layout.fields)),
             tuple(flags),
         )
         if photos:
