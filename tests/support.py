@@ -22,6 +22,7 @@ __all__ = [
     "free_port",
     "pemilu2019_election",
     "run_saksi",
+    "serving",
     "serving_witness",
     "tally_json",
     "tps_csv",
@@ -90,13 +91,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving_witness(folder: Path, port: int | None = None) -> Iterator[str]:
-    """Run `saksi witness serve` on loopback until the block ends; yields its URL."""
-    port = port or free_port()
+def serving(command: list[str], port: int, what: str, stderr: Any = None) -> Iterator[None]:
+    """Run a server on loopback ``port`` until the block ends, once it accepts connections."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "saksi", "witness", "serve", str(folder), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        command, stdout=subprocess.DEVNULL, stderr=stderr or subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 20
@@ -105,10 +103,19 @@ def serving_witness(folder: Path, port: int | None = None) -> Iterator[str]:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     break
             except OSError:
-                assert server.poll() is None, "the witness server exited"
-                assert time.monotonic() < deadline, "the witness server did not start"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+                assert server.poll() is None, f"the {what} exited"
+                assert time.monotonic() < deadline, f"the {what} did not start"
+                time.sleep(0.05)
+        yield
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@contextmanager
+def serving_witness(folder: Path, port: int | None = None) -> Iterator[str]:
+    """Run `saksi witness serve` on loopback until the block ends; yields its URL."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "saksi", "witness", "serve", str(folder), "--port", str(port)]
+    with serving(command, port, "witness server"):
+        yield f"http://127.0.0.1:{port}"

@@ -13,10 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +27,7 @@ from saksi.log.entry import EntryType, encode_entry, payload_hash
 from saksi.log.note import NoteSigner
 from saksi.log.publish import LogPublisher
 from saksi.log.record import Record
-from support import free_port, pemilu2019_election, run_saksi, serving_witness, tps_csv
+from support import free_port, pemilu2019_election, run_saksi, serving, serving_witness, tps_csv
 
 __all__ = [
     "CONTEST",
@@ -233,36 +230,19 @@ def verify(
 def serving_folder(folder: Path, log: Path) -> Iterator[str]:
     """`python -m http.server` serving ``folder`` on loopback, its request log in ``log``."""
     port = free_port()
-    with log.open("w") as handle:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-u",
-                "-m",
-                "http.server",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-                str(folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=handle,
-        )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                assert server.poll() is None, "the HTTP server exited"
-                assert time.monotonic() < deadline, "the HTTP server did not start"
-                time.sleep(0.05)
+    command = [
+        sys.executable,
+        "-u",
+        "-m",
+        "http.server",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        str(folder),
+    ]
+    with log.open("w") as handle, serving(command, port, "HTTP server", stderr=handle):
         yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def requests(log: Path) -> list[str]:
