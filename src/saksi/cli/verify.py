@@ -103,7 +103,10 @@ def _print(report: Report, as_json: bool, trust: Trust) -> None:
     help="Verify again every this many seconds, until interrupted.",
 )
 @click.option(
-    "--workers", type=int, default=None, help="Processes for signatures (default: cores)."
+    "--workers",
+    type=int,
+    default=None,
+    help="Processes that replay the log and check its signatures (default: one per core).",
 )
 def verify(
     source: str,
