@@ -6,6 +6,7 @@ checkpoint, so a rollback or a fork is caught."""
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -203,6 +204,18 @@ def _start_parts(source: Source, size: int, due: set[int], workers: int | None) 
 
 
 def _replay_part(bundles: list[str], size: int, due: list[int], part: int, parts: int) -> Part:
+    # A part builds millions of small objects and no reference cycles: cyclic collections
+    # would only walk them again and again (the server's bulk import does the same).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _replay(bundles, size, due, part, parts)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _replay(bundles: list[str], size: int, due: list[int], part: int, parts: int) -> Part:
     report = Report("part")
     replay = Replay(report, part, parts)
     snapshots: dict[int, Snapshot] = {}
