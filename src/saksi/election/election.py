@@ -466,8 +466,7 @@ class Election:
 
     def _publish_files(self, exports: bool) -> None:
         """Write the publication folder for the current size and record its index."""
-        self.flush()
-        self.wait_for_writer()
+        self.flush()  # waits for a background write, then writes the rest itself
         state = self.state
         if self._files is None:
             self._files = Publisher(

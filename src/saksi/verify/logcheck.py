@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from saksi.log.checkpoint import Checkpoint
 from saksi.log.merkle import CompactRange, node_hash
@@ -66,10 +67,10 @@ def bundle_names(size: int) -> list[str]:
     return [f"log/{name}" for name in names]
 
 
-def entries(source: Source, size: int) -> Iterator[bytes]:
-    """Every entry of the log, read from the bundles of a tree of ``size`` leaves."""
-    for number, name in enumerate(bundle_names(size)):
-        data = source.path(name).read_bytes()
+def entries(bundles: Sequence[Path], size: int) -> Iterator[bytes]:
+    """Every entry of the log, read from ``bundles``, the files bundle_names(size) names."""
+    for number, path in enumerate(bundles):
+        data = path.read_bytes()
         width = min(TILE_WIDTH, size - number * TILE_WIDTH)
         pos = count = 0
         while pos < len(data) and count < width:
@@ -85,7 +86,7 @@ def entries(source: Source, size: int) -> Iterator[bytes]:
                 Failure(
                     "bundle",
                     "entry bundle holds a malformed or wrong number of entries",
-                    file=name,
+                    file=bundle_names(size)[number],
                     expected=width,
                     found=count,
                 )
@@ -108,7 +109,7 @@ def check_tree(
     level_hashes: list[list[bytes]] = [[]]
     compact = CompactRange()
     old_root = compact.root() if old_size == 0 else None
-    for entry in entries(source, size):
+    for entry in entries([source.path(n) for n in bundle_names(size)], size):
         leaf = hashlib.sha256(b"\x00" + entry).digest()
         compact.append(leaf)
         level_hashes[0].append(leaf)

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from saksi.canonical import CanonicalError, decode_canonical
 from saksi.log.entry import Auth, Entry, EntryType
 from saksi.verify.report import Failure, Report
-from saksi.verify.rules import RULE_ORDER, RuleSet
+from saksi.verify.rules import RuleSet
 
 __all__ = ["FormRow", "Layout", "Replay"]
 
@@ -126,7 +126,6 @@ class Replay:
         self.current: dict[tuple[str, str], dict[str, FormRow]] = {}
         self.attestations: dict[str, tuple[str, set[bytes]]] = {}
         self.publications: list[tuple[int, dict[str, Any]]] = []
-        self.photos: set[str] = set()
         self.forms = 0
         self.size = 0
 
@@ -519,8 +518,6 @@ class Replay:
             tuple(map(fields.get, layout.fields)),
             tuple(flags),
         )
-        if photos:
-            self.photos.update(photos)
         self.forms += 1
 
     def _authorise(self, index: int, entry: Entry, source: str, tps_id: str, where: _Where) -> None:
@@ -592,10 +589,6 @@ class Replay:
         if self.publications and size < self.publications[-1][1]["log_size"]:
             raise Refused(f"a publication of log_size {size} goes back behind an earlier one")
         self.publications.append((index, p))
-
-    @staticmethod
-    def rule_order() -> tuple[str, ...]:
-        return RULE_ORDER
 
 
 _DOMAIN = b"saksi-entry-v1\n"

@@ -58,6 +58,7 @@ class Report:
     photos_checked: int = 0
     seconds: float = 0.0
     failures: list[Failure] = field(default_factory=list)
+    truncated: bool = False  # failures beyond MAX_FAILURES were dropped
     MAX_FAILURES = 200  # enough to see a pattern; a broken log would give millions
 
     @property
@@ -69,8 +70,6 @@ class Report:
             self.failures.append(failure)
         else:
             self.truncated = True
-
-    truncated: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {

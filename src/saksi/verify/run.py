@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 
 from saksi.canonical import CanonicalError, decode_canonical
-from saksi.verify.logcheck import SignedCheckpoint, bundle_names, check_checkpoint, check_tree
+from saksi.verify.logcheck import (
+    SignedCheckpoint,
+    bundle_names,
+    check_checkpoint,
+    check_tree,
+    entries,
+)
 from saksi.verify.replay import Layout, Replay
 from saksi.verify.report import Failure, Report, VerificationFailed
 from saksi.verify.source import FetchError, Source
@@ -162,7 +168,6 @@ class Part:
     failures: list[Failure]
     signatures: int
     forms: int
-    photos: set[str]
     publications: list[tuple[int, dict[str, Any]]]
     snapshots: dict[int, Snapshot]
 
@@ -225,24 +230,16 @@ def _replay(bundles: list[str], size: int, due: list[int], part: int, parts: int
     replay = Replay(report, part, parts)
     snapshots: dict[int, Snapshot] = {}
     pending = list(due)
-    index = 0
-    for path in bundles:
-        data = Path(path).read_bytes()
-        pos = 0
-        while pos + 2 <= len(data) and index < size:
-            length = int.from_bytes(data[pos : pos + 2], "big")
-            while pending and pending[0] == index:
-                snapshots[pending.pop(0)] = _snapshot(replay, part)
-            replay.apply(index, data[pos + 2 : pos + 2 + length])
-            pos += 2 + length
-            index += 1
+    for index, entry in enumerate(entries([Path(b) for b in bundles], size)):
+        while pending and pending[0] == index:
+            snapshots[pending.pop(0)] = _snapshot(replay, part)
+        replay.apply(index, entry)
     while pending:
         snapshots[pending.pop(0)] = _snapshot(replay, part)
     return Part(
         report.failures,
         replay.signatures,
         replay.forms,
-        replay.photos,
         replay.publications,
         snapshots,
     )

@@ -39,6 +39,7 @@ class Source:
         self.remote = urlsplit(location).scheme in ("http", "https")
         self.workers = workers
         self.progress = progress
+        self.origin: Path | None = None  # the folder read from, for a folder source
         if self.remote:
             self.local = mirror or Path(".saksi-mirror") / (urlsplit(location).netloc or "server")
             self._client: httpx.Client | None = httpx.Client(
@@ -54,6 +55,7 @@ class Source:
             self.local = mirror or folder
             self._client = None
         self.local.mkdir(parents=True, exist_ok=True)
+        self.in_place = self.local == self.origin  # read where the files are; nothing copied
 
     def close(self) -> None:
         if self._client is not None:
@@ -63,13 +65,14 @@ class Source:
         return self.local / name
 
     def _read_origin(self, name: str) -> bytes | None:
-        if self._client is None:
+        if self.origin is not None:
             try:
                 return (self.origin / name).read_bytes()
             except FileNotFoundError:
                 return None
             except OSError as exc:
                 raise FetchError(f"cannot read {self.origin / name}: {exc}") from exc
+        assert self._client is not None
         url = self.location.rstrip("/") + "/" + name
         try:
             reply = self._client.get(url)
@@ -84,7 +87,7 @@ class Source:
     def fetch(self, name: str, *, fresh: bool = True) -> bytes | None:
         """The file's bytes, read from the source (``fresh``) or the mirror if it has it."""
         local = self.path(name)
-        if self.local == getattr(self, "origin", None):
+        if self.in_place:
             try:
                 return local.read_bytes()
             except FileNotFoundError:
@@ -104,7 +107,7 @@ class Source:
     ) -> list[str]:
         """Make each (name, expected sha256 or None) present in the mirror, fetching in
         parallel what is missing or differs; returns the names the source lacks."""
-        if self.local == getattr(self, "origin", None):
+        if self.in_place:
             # Read in place: nothing to fetch; hashes are checked where the files are used.
             return [n for n, _ in names if not self.path(n).exists()]
         todo = [(n, h) for n, h in names if fresh or not _present(self.path(n), h)]
