@@ -2,8 +2,8 @@
 
 Written from that text, apart from the server's state machine: it shares only the
 envelope decoder. A refused entry is reported with its leaf index and skipped; the
-replay goes on so that one run shows every problem. Signatures are verified separately,
-in parallel (signatures.py); here only who may sign what is checked.
+replay goes on so that one run shows every problem. Each signature is verified as its
+entry is applied (signature.py).
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from saksi.canonical import CanonicalError, decode_canonical
 from saksi.log.entry import Auth, Entry, EntryType
 from saksi.verify.report import Failure, Report
 from saksi.verify.rules import RuleSet
+from saksi.verify.signature import signature_valid
 
 __all__ = ["FormRow", "Layout", "Replay"]
 
@@ -157,21 +156,20 @@ class Replay:
     def _check_signature(self, index: int, entry: Entry) -> None:
         text = entry.auth.key or ""
         self.signatures += 1
-        try:
-            # Not cached: on election night each submitter key signs one form or two.
-            key = Ed25519PublicKey.from_public_bytes(base64.b64decode(text))
-            message = b"".join(
-                (
-                    _DOMAIN,
-                    entry.type.value.encode(),
-                    b"\n",
-                    entry.election.encode(),
-                    b"\n",
-                    entry.payload_bytes,
-                )
+        message = b"".join(
+            (
+                _DOMAIN,
+                entry.type.value.encode(),
+                b"\n",
+                entry.election.encode(),
+                b"\n",
+                entry.payload_bytes,
             )
-            key.verify(base64.b64decode(entry.auth.signature or ""), message)
-        except (InvalidSignature, ValueError):
+        )
+        # Keys and signatures passed _parse's canonical base64 check.
+        if not signature_valid(
+            base64.b64decode(text), base64.b64decode(entry.auth.signature or ""), message
+        ):
             self._fail(index, f"the signature by key {text} does not verify", "signature")
 
     def _fail(self, index: int, message: str, check: str, tps: str | None = None) -> None:
