@@ -437,6 +437,35 @@ def witness_serve(witness_dir: Path, host: str, port: int) -> None:
     ).serve()
 
 
+@cli.command()
+@click.argument("election_dir", type=ELECTION_DIR)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option(
+    "--address-rate",
+    type=click.FloatRange(min=0.01),
+    default=200.0,
+    show_default=True,
+    help="Write requests a second per client address (bursts of twice as many).",
+)
+@click.option(
+    "--key-rate",
+    type=click.FloatRange(min=0.01),
+    default=2.0,
+    show_default=True,
+    help="Write requests a second per signing key (bursts of five times as many).",
+)
+def serve(election_dir: Path, host: str, port: int, address_rate: float, key_rate: float) -> None:
+    """Serve the HTTP API and the publication folder until interrupted (docs/api.md)."""
+    from saksi.api.app import Limits
+    from saksi.api.server import serve as run
+    from saksi.election.folder import ElectionFolder
+
+    ElectionFolder(election_dir).read_config()  # refuse a non-election before starting
+    limits = Limits(address_rate, address_rate * 2, key_rate, key_rate * 5)
+    run(election_dir, host, port, limits)
+
+
 @log.command("status")
 @click.argument("election_dir", type=ELECTION_DIR)
 def log_status(election_dir: Path) -> None:

@@ -28,9 +28,12 @@ from saksi.ingest.columns import columns_from_dicts
 from saksi.keys.ed25519 import SigningKey
 from saksi.log.checkpoint import Checkpoint
 from saksi.log.entry import Entry, EntryType, decode_entry, encode_entry
+from saksi.log.merkle import leaf_hash
 from saksi.log.note import NoteSigner
+from saksi.log.proofs import receipt_from_tree
 from saksi.log.publish import LogPublisher, SignedState
 from saksi.log.record import Record
+from saksi.log.tree import Tree
 from saksi.log.witnessing import WitnessEndpoint
 from saksi.manifest.entries import manifest_payloads
 from saksi.manifest.model import Manifest
@@ -82,6 +85,7 @@ class Election:
         self._batch: dict[int, tuple[dict[str, Any], str]] = {}
         self._writer: threading.Thread | None = None
         self._publisher: LogPublisher | None = None
+        self._proof_tree: Tree | None = None  # for receipts before any publication here
         self._files: Publisher | None = None
         self._publishing = False
         self._cadence = folder.read_cadence()
@@ -276,6 +280,42 @@ class Election:
         self.commit(encoded, start)
         return results
 
+    def append_each(self, entries: list[Entry]) -> list[Receipt | RejectedEntry]:
+        """Check each entry on its own and record (fsync once) those accepted: the group
+        commit of the HTTP API, where one refused submission must not sink the others."""
+        state = self.state
+        start = state.size
+        encoded: list[bytes] = []
+        results: list[Receipt | RejectedEntry] = []
+        for entry in entries:
+            try:
+                data = encode_entry(entry.type, entry.election, entry.payload_bytes, entry.auth)
+                seq = state.size
+                # A refused entry leaves the state as it was (checks come before changes).
+                outcome = state.apply(entry, verify=True)
+            except CanonicalError as exc:
+                results.append(RejectedEntry(str(exc)))
+                continue
+            except RejectedEntry as exc:
+                results.append(exc)
+                continue
+            if outcome is not None and outcome.duplicate:
+                if outcome.seq >= start:  # the same form twice in this batch
+                    first = encoded[outcome.seq - start]
+                    digest = hashlib.sha256(first).hexdigest()
+                    results.append(Receipt(outcome.seq, digest, outcome.payload_hash, True))
+                else:
+                    results.append(self.receipt(outcome))
+                continue
+            if entry.type is EntryType.RESULT_FORM:
+                self._batch[seq] = (entry.payload, entry.payload_hash.hex())
+            encoded.append(data)
+            results.append(
+                Receipt(seq, hashlib.sha256(data).hexdigest(), entry.payload_hash.hex(), False)
+            )
+        self.commit(encoded, start)
+        return results
+
     def receipt(self, outcome: FormOutcome) -> Receipt:
         data = self.record[outcome.seq]
         return Receipt(
@@ -463,6 +503,26 @@ class Election:
         self._published_size, self._published_at = checkpoint.size, time.monotonic()
         self._checkpoint_behind = False
         return checkpoint
+
+    def inclusion_receipt(self, index: int) -> dict[str, Any] | None:
+        """The receipt proving entry ``index`` is in the published checkpoint; None while
+        no published checkpoint covers it yet."""
+        try:
+            note = (self.folder.public_dir / "log" / "checkpoint").read_bytes()
+        except FileNotFoundError:
+            return None
+        size = Checkpoint.parse(note.decode().split("\n\n", 1)[0] + "\n").size
+        if index >= size:
+            return None
+        if self._publisher is not None:
+            tree = self._publisher.tree
+        else:
+            if self._proof_tree is None:
+                self._proof_tree = Tree()
+            tree = self._proof_tree
+        for data in self.record.iter_from(tree.size):
+            tree.append(leaf_hash(data))
+        return receipt_from_tree(tree, self.record[index], index, size, note)
 
     def _publish_files(self, exports: bool) -> None:
         """Write the publication folder for the current size and record its index."""

@@ -61,7 +61,11 @@ class KeyAuthority:
                 "its signatures are no longer accepted"
             )
         if verify and not verify_auth(auth, entry_type, election, payload_bytes):
-            raise RejectedEntry(f"the signature by key {_short(auth.key)} is not valid")
+            raise RejectedEntry(
+                f"the signature by key {_short(auth.key)} is not valid for this {entry_type} "
+                f"in election {election} (signed for another election, or changed after "
+                "signing)"
+            )
         return info
 
     def parse_new_keys(

@@ -11,7 +11,7 @@ from saksi.log.merkle import leaf_hash, verify_inclusion
 from saksi.log.record import Record
 from saksi.log.tree import Tree
 
-__all__ = ["inclusion_receipt", "tree_of"]
+__all__ = ["inclusion_receipt", "receipt_from_tree", "tree_of"]
 
 
 def tree_of(record: Record, size: int) -> Tree:
@@ -35,11 +35,17 @@ def inclusion_receipt(
             f"entry {index} is not yet in a signed checkpoint (size {size}); "
             "publish the log first ('saksi log publish')"
         )
-    tree = tree_of(record, size)
-    entry = record[index]
+    return receipt_from_tree(tree_of(record, size), record[index], index, size, checkpoint_note)
+
+
+def receipt_from_tree(
+    tree: Tree, entry: bytes, index: int, size: int, checkpoint_note: bytes
+) -> dict[str, Any]:
+    """The receipt of entry ``index`` from a tree holding at least ``size`` leaves."""
     proof = tree.inclusion_proof(index, size)
     root = tree.root(size)
-    assert verify_inclusion(leaf_hash(entry), index, size, proof, root)
+    if not verify_inclusion(leaf_hash(entry), index, size, proof, root):
+        raise SaksiError(f"entry {index} does not match the log's tree; the record is damaged")
     return {
         "leaf_index": index,
         "entry_hash": hashlib.sha256(entry).hexdigest(),

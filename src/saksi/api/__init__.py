@@ -1,0 +1,1 @@
+"""The HTTP API: signed submissions, enrolment, public reads (docs/api.md)."""

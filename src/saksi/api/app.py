@@ -1,0 +1,133 @@
+"""The ASGI app: routes with their access rules, the election opened for the app's life."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from saksi.api.access import Access, check_guarded, guarded, guarded_mount
+from saksi.api.documents import Documents, prepare
+from saksi.api.errors import exception_handlers
+from saksi.api.limits import RateLimiter
+from saksi.api.openapi import openapi_document
+from saksi.api.reads import Reads, respond
+from saksi.api.static import PublicFiles
+from saksi.api.submit import Submissions
+from saksi.api.writer import Writer
+from saksi.election.election import Election
+from saksi.election.folder import ElectionFolder
+from saksi.store.base import Store, open_store
+
+__all__ = ["Limits", "create_app", "routes"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Requests a second (and burst) per client address and per signing key."""
+
+    per_address: float = 200.0
+    address_burst: float = 400.0
+    per_key: float = 2.0
+    key_burst: float = 10.0
+
+
+class _Api:
+    """What the routes need, created when the app starts."""
+
+    def __init__(self, election: Election, limits: Limits) -> None:
+        self.election = election
+        folder = election.folder
+        url = folder.read_config()[1]
+
+        def read_store() -> Store:
+            return open_store(url, folder.sqlite_path, election.election_id)
+
+        self.writer = Writer(election)
+        self.documents = Documents(read_store, lambda: self.writer.size)
+        self.reads = Reads(self.documents, self.writer)
+        self.submissions = Submissions(
+            self.writer,
+            RateLimiter(limits.per_address, limits.address_burst, "address"),
+            RateLimiter(limits.per_key, limits.key_burst, "key"),
+        )
+        self.openapi = prepare(orjson.dumps(openapi_document(election.election_id)), "json", 0)
+
+    def close(self) -> None:
+        self.writer.close()
+        self.documents.close()
+
+
+def routes(api: _Api, public_dir: Path) -> list[BaseRoute]:
+    reads, submissions = api.reads, api.submissions
+
+    async def openapi(request: Request) -> Response:
+        return respond(request, api.openapi)
+
+    async def election(request: Request) -> Response:
+        document = {"election_id": api.election.election_id, "log_size": api.writer.size}
+        return Response(orjson.dumps(document), media_type="application/json")
+
+    return [
+        guarded("/openapi.json", openapi, Access.PUBLIC),
+        guarded("/api/election.json", election, Access.PUBLIC),
+        guarded("/api/totals.json", reads.national, Access.PUBLIC),
+        guarded("/api/totals/{region}.json", reads.region_json, Access.PUBLIC),
+        guarded("/api/totals/{region}.csv", reads.region_csv, Access.PUBLIC),
+        guarded("/api/regions/{region}/children.json", reads.children, Access.PUBLIC),
+        guarded("/api/tps/{tps_id}.json", reads.tps, Access.PUBLIC),
+        guarded("/api/flags.json", reads.flags, Access.PUBLIC),
+        guarded("/api/results", submissions.result, Access.SIGNED_ENTRY, methods=["POST"]),
+        guarded("/api/entries", submissions.entry, Access.SIGNED_ENTRY, methods=["POST"]),
+        guarded("/api/photos", submissions.photo, Access.SUBMITTER, methods=["POST"]),
+        # Everything published: log/, index.json, totals/, flags/, photos/, exports/.
+        guarded_mount(
+            "/", PublicFiles(directory=public_dir, check_dir=False), Access.PUBLIC, name="public"
+        ),
+    ]
+
+
+def create_app(
+    election_dir: Path, limits: Limits | None = None, *, extra: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """The app for one election folder; ``extra`` routes are checked like the others."""
+    folder = ElectionFolder(election_dir)
+    state: dict[str, _Api] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        election = Election.open(election_dir)
+        api = _Api(election, limits or Limits())
+        state["api"] = api
+        app.router.routes[:] = [*extra, *routes(api, folder.public_dir)]
+        check_guarded(app.router.routes)
+        try:
+            yield
+        finally:
+            api.close()
+            election.close()
+
+    app = Starlette(
+        routes=list(extra),
+        lifespan=lifespan,
+        exception_handlers=exception_handlers(),
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["GET", "HEAD"],
+                expose_headers=["ETag", "Last-Modified"],
+            )
+        ],
+    )
+    check_guarded(app.router.routes)  # refuse unguarded extra routes before serving
+    return app

@@ -1,0 +1,46 @@
+"""The publication folder served as it is on disk, with caching headers: tiles, entry
+bundles and photos never change once written, so they are immutable; the checkpoint,
+the index and totals files are revalidated by ETag."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+__all__ = ["PublicFiles"]
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _immutable(path: str) -> bool:
+    if path.startswith("log/tile/"):
+        return True  # full and partial tiles and bundles: a partial tile has its own name
+    return path.startswith("photos/") and not path.startswith("photos/list/")
+
+
+def _image_type(path: Any) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"\x89PNG"):
+        return "image/png"
+    return "image/jpeg" if head.startswith(b"\xff\xd8") else "application/octet-stream"
+
+
+class PublicFiles(StaticFiles):
+    def file_response(
+        self, full_path: Any, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        relative = os.path.relpath(full_path, str(self.directory))
+        response.headers["Cache-Control"] = IMMUTABLE if _immutable(relative) else "no-cache"
+        if relative.startswith("log/tile/"):
+            response.headers["Content-Type"] = "application/octet-stream"
+        elif relative.startswith("photos/") and not relative.startswith("photos/list/"):
+            response.headers["Content-Type"] = _image_type(full_path)
+        elif relative == "log/checkpoint":
+            response.headers["Content-Type"] = "text/plain; charset=utf-8"
+        return response

@@ -1,0 +1,108 @@
+"""Submit to a Saksi server as an enrolled device (or a key manager) would."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from saksi.api.submit import photo_signing_input
+from saksi.canonical import canonical_bytes
+from saksi.client.metadata import strip_metadata
+from saksi.keys.ed25519 import SigningKey
+from saksi.log.entry import EntryType
+
+__all__ = ["Client", "SubmissionRefused"]
+
+
+class SubmissionRefused(Exception):
+    """The server refused; ``status`` and ``code`` are its answer, the message its words."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+@dataclass
+class Client:
+    base_url: str
+    key: SigningKey
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        self.http = httpx.Client(base_url=self.base_url.rstrip("/"), timeout=self.timeout)
+        self._election: str | None = None
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def election(self) -> str:
+        if self._election is None:
+            self._election = str(self._check(self.http.get("/api/election.json"))["election_id"])
+        return self._election
+
+    def _check(self, response: httpx.Response) -> dict[str, Any]:
+        if response.status_code >= 400:
+            try:
+                error = response.json()["errors"][0]
+                code, message = str(error["code"]), str(error["message"])
+            except (ValueError, KeyError, IndexError, TypeError):
+                code, message = "error", response.text[:200]
+            raise SubmissionRefused(response.status_code, code, message)
+        value = response.json()
+        assert isinstance(value, dict)
+        return value
+
+    def upload_photo(self, image: bytes) -> str:
+        """Strip the photo's metadata, then upload it; returns the SHA-256 a form lists."""
+        clean = strip_metadata(image)
+        digest = hashlib.sha256(clean).hexdigest()
+        signature = self.key.private.sign(photo_signing_input(self.election, digest))
+        headers = {
+            "Saksi-Key": self.key.public_b64,
+            "Saksi-Signature": base64.b64encode(signature).decode(),
+            "Content-Type": "image/png" if clean.startswith(b"\x89PNG") else "image/jpeg",
+        }
+        return str(
+            self._check(self.http.post("/api/photos", content=clean, headers=headers))["sha256"]
+        )
+
+    def submit_form(
+        self,
+        form: dict[str, Any],
+        photos: Sequence[bytes] = (),
+        replaces: str | None = None,
+    ) -> dict[str, Any]:
+        """Sign and submit a result form (a correction when ``replaces`` names the
+        payload hash of the version it corrects); returns the receipt."""
+        payload = dict(form)
+        hashes = [self.upload_photo(p) for p in photos]
+        if hashes:
+            payload["photos"] = hashes
+        if replaces is not None:
+            payload["replaces"] = replaces
+        auth = self.key.sign(EntryType.RESULT_FORM.value, self.election, canonical_bytes(payload))
+        body = {"form": payload, "key": auth.key, "sig": auth.signature}
+        return self._check(self.http.post("/api/results", json=body))
+
+    def record(self, entry_type: EntryType, payload: dict[str, Any]) -> dict[str, Any]:
+        """Sign and record a key registration or revocation."""
+        auth = self.key.sign(entry_type.value, self.election, canonical_bytes(payload))
+        body = {
+            "type": entry_type.value,
+            "payload": payload,
+            "key": auth.key,
+            "sig": auth.signature,
+        }
+        return self._check(self.http.post("/api/entries", json=body))

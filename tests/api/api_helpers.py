@@ -1,0 +1,89 @@
+"""A small election served by `saksi serve` on loopback, and what tests sign with."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from saksi.cli.readonly import open_store_readonly
+from saksi.keys.ed25519 import SigningKey
+from support import free_port, pemilu2019_election, serving, tps_csv
+
+CONTEST, SOURCE = "PPWP", "kpps"
+
+
+def build_election(root: Path) -> Path:
+    """The 2019 manifest over 20 desas of 2 TPS each, its log published once, and a
+    checkpoint signed after every commit (so receipts and the verifier see each form)."""
+    folder = root / "election"
+    election = pemilu2019_election(folder, tps_csv(root / "tps.csv", 20, 2))
+    election.publish_log()
+    election.close()
+    config = folder / "saksi.toml"
+    config.write_text(config.read_text() + "\n[log]\ncheckpoint_every_entries = 1\n")
+    return folder
+
+
+def manager(folder: Path, source: str = SOURCE) -> SigningKey:
+    """The source's key manager (read from its key file: the server holds the folder)."""
+    return SigningKey.load(folder / "keys" / f"manager-{source}.key")
+
+
+@contextmanager
+def running(folder: Path, *extra: str) -> Iterator[str]:
+    port = free_port()
+    command = [sys.executable, "-m", "saksi", "serve", str(folder), "--port", str(port), *extra]
+    with serving(command, port, "saksi server"):
+        yield f"http://127.0.0.1:{port}"
+
+
+def form(tps: str, a: int = 10, b: int = 20, source: str = SOURCE) -> dict[str, Any]:
+    valid = a + b
+    return {
+        "tps": tps,
+        "contest": CONTEST,
+        "source": source,
+        "votes": {"01": a, "02": b},
+        "fields": {"suara_sah": valid, "suara_tidak_sah": 1, "pengguna_hak_pilih": valid + 1},
+    }
+
+
+def png(text: str = "C.Hasil", *, gps: bool = False, size: tuple[int, int] = (64, 48)) -> bytes:
+    image = Image.new("L", size, 255)
+    exif = Image.Exif()
+    if gps:
+        exif[0x8825] = {1: "S", 2: (6.0, 10.0, 30.0)}  # GPSLatitudeRef, GPSLatitude
+    exif[0x010E] = text  # ImageDescription: makes each photo distinct
+    out = io.BytesIO()
+    image.save(out, "PNG", exif=exif)
+    return out.getvalue()
+
+
+def jpeg_with_gps() -> bytes:
+    image = Image.new("RGB", (32, 32), (200, 200, 200))
+    exif = Image.Exif()
+    exif[0x8825] = {1: "S", 2: (6.0, 10.0, 30.0)}
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def state_of(folder: Path) -> tuple[str, str, dict[str, str]]:
+    """The record's hash, the projection dump's and every published file's: what a
+    refused request must leave exactly as it was."""
+    record = hashlib.sha256((folder / "record" / "entries").read_bytes()).hexdigest()
+    with open_store_readonly(folder) as store:
+        dump = hashlib.sha256("\n".join(store.dump()).encode()).hexdigest()
+    public = {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((folder / "public").rglob("*"))
+        if p.is_file()
+    }
+    return record, dump, public
