@@ -12,12 +12,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute
 
 from saksi.api.access import Access, check_guarded, guarded, guarded_mount
 from saksi.api.documents import Documents, prepare
-from saksi.api.errors import exception_handlers
+from saksi.api.errors import ApiError, exception_handlers
 from saksi.api.limits import RateLimiter
 from saksi.api.openapi import openapi_document
 from saksi.api.reads import Reads, respond
@@ -73,6 +73,12 @@ def routes(api: _Api, public_dir: Path) -> list[BaseRoute]:
     async def openapi(request: Request) -> Response:
         return respond(request, api.openapi)
 
+    async def index(request: Request) -> Response:
+        path = public_dir / "index.json"
+        if not path.exists():
+            raise ApiError(404, "nothing is published yet: the election has no index.json")
+        return FileResponse(path, headers={"Cache-Control": "no-cache"})
+
     async def election(request: Request) -> Response:
         document = {"election_id": api.election.election_id, "log_size": api.writer.size}
         return Response(orjson.dumps(document), media_type="application/json")
@@ -90,8 +96,10 @@ def routes(api: _Api, public_dir: Path) -> list[BaseRoute]:
         guarded("/api/entries", submissions.entry, Access.SIGNED_ENTRY, methods=["POST"]),
         guarded("/api/photos", submissions.photo, Access.SUBMITTER, methods=["POST"]),
         # Everything published: log/, index.json, totals/, flags/, photos/, exports/.
-        guarded_mount(
-            "/", PublicFiles(directory=public_dir, check_dir=False), Access.PUBLIC, name="public"
+        guarded("/index.json", index, Access.PUBLIC),
+        *(
+            guarded_mount(f"/{name}", PublicFiles(public_dir, f"{name}/"), Access.PUBLIC)
+            for name in ("log", "totals", "flags", "photos", "exports")
         ),
     ]
 

@@ -5,6 +5,7 @@ the index and totals files are revalidated by ETag."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from starlette.responses import Response
@@ -31,11 +32,17 @@ def _image_type(path: Any) -> str:
 
 
 class PublicFiles(StaticFiles):
+    """One folder of public/, mounted at its own name (``prefix``, e.g. "log/")."""
+
+    def __init__(self, public_dir: Path, prefix: str) -> None:
+        super().__init__(directory=public_dir / prefix, check_dir=False)
+        self.prefix = prefix
+
     def file_response(
         self, full_path: Any, stat_result: os.stat_result, scope: Scope, status_code: int = 200
     ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
-        relative = os.path.relpath(full_path, str(self.directory))
+        relative = self.prefix + os.path.relpath(full_path, str(self.directory))
         response.headers["Cache-Control"] = IMMUTABLE if _immutable(relative) else "no-cache"
         if relative.startswith("log/tile/"):
             response.headers["Content-Type"] = "application/octet-stream"
