@@ -124,7 +124,7 @@ class Submissions:
         if unknown:
             raise ApiError(400, f"an entry holds type, payload, key and sig; not {sorted(unknown)}")
         kind = body.get("type")
-        if kind not in {t.value for t in _KEY_ENTRIES}:
+        if not isinstance(kind, str) or kind not in {t.value for t in _KEY_ENTRIES}:
             raise ApiError(
                 400, f"/api/entries takes keys_register and keys_revoke entries, not {kind!r}"
             )
