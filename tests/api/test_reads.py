@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,6 +59,23 @@ def test_totals_at_every_level_add_up(served: tuple[Path, str]) -> None:
     row = next(csv.DictReader(io.StringIO(httpx.get(f"{url}/api/totals/ID.csv").text)))
     assert int(row["choice_01"]) == 33
     assert row["region_id"] == "ID"
+
+
+def test_cached_totals_follow_new_forms(served: tuple[Path, str]) -> None:
+    folder, url = served
+    before = httpx.get(f"{url}/api/totals.json").json()  # now cached
+    device = SigningKey.generate()
+    item = {"key": device.public_b64, "role": "submitter", "source": "kpps", "tps": ["7-002"]}
+    with Client(url, manager(folder)) as kpps:
+        kpps.record(EntryType.KEYS_REGISTER, {"keys": [item]})
+    with Client(url, device) as client:
+        leaf = client.submit_form(form("7-002", 1, 1))["leaf_index"]
+    deadline = time.monotonic() + 10
+    while (now := httpx.get(f"{url}/api/totals.json").json())["log_size"] <= leaf:
+        assert time.monotonic() < deadline, "the national totals never showed the new form"
+        time.sleep(0.05)
+    assert now["tps_reported"] == before["tps_reported"] + 1
+    assert now["choices"]["01"] == before["choices"]["01"] + 1
 
 
 def test_a_desa_lists_its_tps(served: tuple[Path, str]) -> None:

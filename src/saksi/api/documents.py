@@ -33,13 +33,14 @@ class Prepared:
     last_modified: str
     media_type: str
     size: int  # the record size it reflects
-    made: float
+    made: float  # time.monotonic() when built
 
 
 def prepare(body: bytes, media_type: str, size: int) -> Prepared:
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    now = time.time()
-    return Prepared(body, etag, formatdate(now, usegmt=True), media_type, size, now)
+    return Prepared(
+        body, etag, formatdate(time.time(), usegmt=True), media_type, size, time.monotonic()
+    )
 
 
 class Documents:
