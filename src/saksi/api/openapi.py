@@ -237,7 +237,8 @@ def openapi_document(election: str) -> dict[str, Any]:
             },
             "/api/entries": {
                 "post": {
-                    "summary": "Record a signed key registration or revocation",
+                    "summary": "Record a key registration or revocation, enrolment codes, or "
+                    "a device's enrolment",
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -247,7 +248,14 @@ def openapi_document(election: str) -> dict[str, Any]:
                                     "required": ["type", "payload", "key", "sig"],
                                     "additionalProperties": False,
                                     "properties": {
-                                        "type": {"enum": ["keys_register", "keys_revoke"]},
+                                        "type": {
+                                            "enum": [
+                                                "keys_register",
+                                                "keys_revoke",
+                                                "enrolment_codes",
+                                                "enrolment",
+                                            ]
+                                        },
                                         "payload": {"type": "object"},
                                         "key": _B64_KEY,
                                         "sig": _B64_SIG,

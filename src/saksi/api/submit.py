@@ -29,8 +29,13 @@ MAX_ENTRY_BODY = 256 * 1024  # a form or key list of up to 65,535 bytes, with ro
 PHOTO_DOMAIN = b"saksi-photo-v1\n"
 _HEX64 = re.compile("[0-9a-f]{64}")
 # Entry types /api/entries takes: each refuses its own replay (a key cannot be
-# registered or revoked twice). Forms go to /api/results.
-_KEY_ENTRIES = {EntryType.KEYS_REGISTER, EntryType.KEYS_REVOKE}
+# registered or revoked twice, a code is issued or used once). Forms go to /api/results.
+_KEY_ENTRIES = {
+    EntryType.KEYS_REGISTER,
+    EntryType.KEYS_REVOKE,
+    EntryType.ENROLMENT_CODES,
+    EntryType.ENROLMENT,
+}
 
 
 def photo_signing_input(election: str, digest_hex: str) -> bytes:
@@ -117,7 +122,8 @@ class Submissions:
         return await self._record(entry)
 
     async def entry(self, request: Request) -> Response:
-        """POST /api/entries: a signed key registration or revocation."""
+        """POST /api/entries: a signed key registration or revocation, enrolment codes
+        issued by a key manager, or a device's enrolment with its code."""
         self._limit_address(request)
         body = _json_object(await read_body(request, MAX_ENTRY_BODY), "submission")
         unknown = set(body) - {"type", "payload", "key", "sig"}
@@ -125,9 +131,8 @@ class Submissions:
             raise ApiError(400, f"an entry holds type, payload, key and sig; not {sorted(unknown)}")
         kind = body.get("type")
         if not isinstance(kind, str) or kind not in {t.value for t in _KEY_ENTRIES}:
-            raise ApiError(
-                400, f"/api/entries takes keys_register and keys_revoke entries, not {kind!r}"
-            )
+            names = ", ".join(sorted(t.value for t in _KEY_ENTRIES))
+            raise ApiError(400, f"/api/entries takes {names} entries, not {kind!r}")
         self._limit_key(body.get("key"))
         return await self._record(
             self._entry(EntryType(kind), body.get("payload"), body.get("key"), body.get("sig"))

@@ -14,6 +14,7 @@ from saksi.api.submit import photo_signing_input
 from saksi.canonical import canonical_bytes
 from saksi.client.metadata import strip_metadata
 from saksi.keys.ed25519 import SigningKey
+from saksi.keys.enrolment import MAX_CODES_PER_ENTRY, code_digest, new_code
 from saksi.log.entry import EntryType
 
 __all__ = ["Client", "SubmissionRefused"]
@@ -96,8 +97,25 @@ class Client:
         body = {"form": payload, "key": auth.key, "sig": auth.signature}
         return self._check(self.http.post("/api/results", json=body))
 
+    def issue_codes(self, source: str, tps_ids: Sequence[str]) -> dict[str, str]:
+        """As a source's key manager: a new one-time enrolment code for each TPS, recorded
+        as digests only. Returns the codes, to hand to each TPS's officer."""
+        codes = {t: new_code() for t in tps_ids}
+        for first in range(0, len(tps_ids), MAX_CODES_PER_ENTRY):
+            chunk = list(tps_ids[first : first + MAX_CODES_PER_ENTRY])
+            digests = b"".join(code_digest(self.election, source, t, codes[t]) for t in chunk)
+            payload = {"codes": base64.b64encode(digests).decode(), "source": source, "tps": chunk}
+            self.record(EntryType.ENROLMENT_CODES, payload)
+        return codes
+
+    def enrol(self, source: str, tps: str, code: str) -> dict[str, Any]:
+        """As a new device: register this client's key for ``tps`` with its code."""
+        clean = code.replace("-", "").replace(" ", "").upper()
+        payload = {"code": clean, "key": self.key.public_b64, "source": source, "tps": tps}
+        return self.record(EntryType.ENROLMENT, payload)
+
     def record(self, entry_type: EntryType, payload: dict[str, Any]) -> dict[str, Any]:
-        """Sign and record a key registration or revocation."""
+        """Sign and record an entry /api/entries takes."""
         auth = self.key.sign(entry_type.value, self.election, canonical_bytes(payload))
         body = {
             "type": entry_type.value,

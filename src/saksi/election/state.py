@@ -21,6 +21,8 @@ from saksi.errors import RejectedEntry, SaksiError
 from saksi.ingest.rules import check_rules
 from saksi.ingest.validate import Form, ballot_for, validate_form
 from saksi.keys.authority import KeyAuthority, KeyInfo, Role
+from saksi.keys.ed25519 import verify_auth
+from saksi.keys.enrolment import code_digest, parse_enrolment, parse_issued_codes
 from saksi.log.entry import Auth, Entry, EntryType
 from saksi.manifest.entries import ManifestBuilder
 from saksi.manifest.model import Manifest
@@ -84,6 +86,8 @@ class ElectionState:
         self._read_form = read_form  # (payload, payload hash hex) of a recorded form by index
         self.pending = Pending()
         self.emit = True
+        # (source, TPS) -> (digest of its outstanding enrolment code, key that issued it)
+        self.enrolment_codes: dict[tuple[str, str], tuple[bytes, str]] = {}
 
     # -- dispatch -------------------------------------------------------------
 
@@ -104,6 +108,10 @@ class ElectionState:
                 verify=verify,
                 payload_bytes=entry.payload_bytes,
             )
+        if entry.type is EntryType.ENROLMENT:  # signed by the key it enrols, not yet known
+            self._enrolment(entry, verify)
+            self.size += 1
+            return None
         signer = self.authority.signer(
             entry.auth, entry.type, entry.election, entry.payload_bytes, verify=verify
         )
@@ -115,6 +123,7 @@ class ElectionState:
             EntryType.ATTESTATION: self._attestation,
             EntryType.DECISION: self._decision,
             EntryType.PUBLICATION: self._publication,
+            EntryType.ENROLMENT_CODES: self._enrolment_codes,
         }[entry.type]
         handler(entry, signer)
         self.size += 1
@@ -257,6 +266,49 @@ class ElectionState:
                 if source is not None and source not in self.manifest.source_by_id:
                     raise RejectedEntry(f"source {source} is not part of this election")
         self._add_keys(items, signer.key)
+
+    def _enrolment_codes(self, entry: Entry, signer: KeyInfo) -> None:
+        issued = parse_issued_codes(entry.payload)
+        source = issued.source
+        if self.manifest is None or source not in self.manifest.source_by_id:
+            raise RejectedEntry(f"source {source} is not part of this election")
+        if not (
+            signer.role is Role.ADMIN or (signer.role is Role.MANAGER and signer.source == source)
+        ):
+            raise RejectedEntry(
+                f"only the admin or the key manager of source {source} may issue its "
+                "enrolment codes"
+            )
+        for tps, digest in issued.digests.items():
+            if tps not in self.registry.tps:
+                raise RejectedEntry(f"TPS {tps} is not registered in election {self.election_id}")
+            if self.enrolment_codes.get((source, tps), (b"", ""))[0] == digest:
+                raise RejectedEntry(f"TPS {tps}: this enrolment code is outstanding already")
+        for tps, digest in issued.digests.items():
+            self.enrolment_codes[(source, tps)] = (digest, signer.key)
+
+    def _enrolment(self, entry: Entry, verify: bool) -> None:
+        code, key, source, tps = parse_enrolment(entry.payload, entry.auth.key)
+        outstanding = self.enrolment_codes.get((source, tps))
+        if outstanding is None:
+            raise RejectedEntry(f"no enrolment code is outstanding for TPS {tps}, source {source}")
+        if verify and not verify_auth(entry.auth, entry.type, entry.election, entry.payload_bytes):
+            raise RejectedEntry(
+                f"TPS {tps}: the enrolment's signature by key {key[:12]}… is not valid for "
+                f"election {self.election_id}"
+            )
+        if code_digest(self.election_id, source, tps, code) != outstanding[0]:
+            raise RejectedEntry(f"the enrolment code for TPS {tps}, source {source} is wrong")
+        issuer = self.authority.keys[outstanding[1]]
+        if issuer.revoked_seq is not None:
+            raise RejectedEntry(
+                f"TPS {tps}: the key that issued this enrolment code was revoked at entry "
+                f"{issuer.revoked_seq}; ask for a new code"
+            )
+        item = {"key": key, "role": "submitter", "source": source, "tps": [tps]}
+        self.authority.parse_new_keys({"keys": [item]}, issuer)
+        del self.enrolment_codes[(source, tps)]
+        self._add_keys([item], outstanding[1])
 
     def _keys_revoke(self, entry: Entry, signer: KeyInfo) -> None:
         keys = self.authority.parse_revocation(entry.payload, signer)

@@ -45,6 +45,8 @@ class EntryType(StrEnum):
     ATTESTATION = "attestation"
     DECISION = "decision"
     PUBLICATION = "publication"
+    ENROLMENT_CODES = "enrolment_codes"
+    ENROLMENT = "enrolment"
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,6 +125,7 @@ class Replay:
         self.current: dict[tuple[str, str], dict[str, FormRow]] = {}
         self.attestations: dict[str, tuple[str, set[bytes]]] = {}
         self.publications: list[tuple[int, dict[str, Any]]] = []
+        self.codes: dict[tuple[str, str], tuple[bytes, str]] = {}  # -> (digest, issuer)
         self.forms = 0
         self.size = 0
 
@@ -186,6 +187,9 @@ class Replay:
         if entry.type is EntryType.RESULT_FORM:
             self._form(index, entry)
             return
+        if entry.type is EntryType.ENROLMENT:
+            self._enrolment(index, entry)
+            return
         signer = self._signer(index, entry)
         handler = {
             EntryType.KEYS_REGISTER: self._register,
@@ -195,6 +199,7 @@ class Replay:
             EntryType.ATTESTATION: self._attestation,
             EntryType.DECISION: self._decision,
             EntryType.PUBLICATION: self._publication,
+            EntryType.ENROLMENT_CODES: self._enrolment_codes,
         }[entry.type]
         handler(index, entry, signer)
 
@@ -276,9 +281,7 @@ class Replay:
         """Whether part k > 0 may skip a submitter key: none of its TPS is k's."""
         if self.part == 0 or role != "submitter" or not isinstance(tps, list):
             return False
-        return not any(
-            isinstance(t, str) and zlib.crc32(t.encode()) % self.parts == self.part for t in tps
-        )
+        return not any(isinstance(t, str) and _part_of(t, self.parts) == self.part for t in tps)
 
     def _revoke(self, index: int, entry: Entry, signer: Key) -> None:
         keys, reason = entry.payload.get("keys"), entry.payload.get("reason")
@@ -307,6 +310,69 @@ class Replay:
                 raise Refused(f"a {signer.role} key cannot revoke keys")
         for key in keys:
             self.keys[key].revoked = index
+
+    # -- enrolment codes (record-format.md, sections 6.9 and 6.10) ----------------
+
+    def _enrolment_codes(self, index: int, entry: Entry, signer: Key) -> None:
+        p = entry.payload
+        source, tps, codes = p.get("source"), p.get("tps"), p.get("codes")
+        if (
+            set(p) != {"codes", "source", "tps"}
+            or not isinstance(source, str)
+            or not isinstance(tps, list)
+            or not 1 <= len(tps) <= 1000
+            or not all(isinstance(t, str) for t in tps)
+            or len(set(tps)) != len(tps)
+            or not isinstance(codes, str)
+        ):
+            raise Refused("enrolment_codes holds source, 1 to 1000 distinct TPS, and codes")
+        try:
+            raw = base64.b64decode(codes, validate=True)
+        except ValueError:
+            raw = b""
+        if len(raw) != 16 * len(tps) or base64.b64encode(raw).decode() != codes:
+            raise Refused("'codes' must be canonical base64 of 16 bytes a TPS")
+        if source not in self.sources:
+            raise Refused(f"source {source} is not a source of the manifest")
+        if not (signer.role == "admin" or (signer.role == "manager" and signer.source == source)):
+            raise Refused(f"a {signer.role} of {signer.source} cannot issue codes of {source}")
+        issued = {t: raw[16 * i : 16 * i + 16] for i, t in enumerate(tps)}
+        for t, digest in issued.items():
+            if t not in self.tps:
+                raise Refused(f"TPS {t} is not registered")
+            if self.codes.get((source, t), (b"", ""))[0] == digest:
+                raise Refused(f"TPS {t}: this enrolment code is outstanding already")
+        issuer = entry.auth.key or ""
+        for t, digest in issued.items():
+            if self.part == 0 or _part_of(t, self.parts) == self.part:
+                self.codes[(source, t)] = (digest, issuer)
+
+    def _enrolment(self, index: int, entry: Entry) -> None:
+        p = entry.payload
+        code, key, source, tps = (p.get(k) for k in ("code", "key", "source", "tps"))
+        if set(p) != {"code", "key", "source", "tps"} or not all(
+            isinstance(v, str) for v in (code, key, source, tps)
+        ):
+            raise Refused("an enrolment holds exactly code, key, source and tps")
+        assert isinstance(code, str) and isinstance(key, str)
+        assert isinstance(source, str) and isinstance(tps, str)
+        if self.part != 0 and _part_of(tps, self.parts) != self.part:
+            return  # part 0 checks it; the TPS's own part keeps the key
+        if key != entry.auth.key or not _ENROL_CODE.fullmatch(code):
+            raise Refused(f"TPS {tps}: an enrolment is signed by the key it enrols, with a code")
+        found = self.codes.get((source, tps))
+        if found is None:
+            raise Refused(f"no enrolment code is outstanding for TPS {tps}, source {source}")
+        text = "\n".join((self.election or "", source, tps, code)).encode()
+        if hashlib.sha256(b"saksi-enrol-v1\n" + text).digest()[:16] != found[0]:
+            raise Refused(f"the enrolment code for TPS {tps}, source {source} is wrong")
+        issuer = self.keys.get(found[1])
+        if issuer is None or issuer.revoked is not None:
+            raise Refused(f"TPS {tps}: the key that issued the code is revoked")
+        if key in self.keys:
+            raise Refused(f"key {key} is registered already")
+        del self.codes[(source, tps)]
+        self.keys[key] = Key("submitter", source, (self._tps_names.get(tps, tps),), index)
 
     # -- manifest and registry ---------------------------------------------------
 
@@ -594,6 +660,13 @@ _FORM_TAIL = b',"type":"result_form","v":1}'
 _PAYLOAD = b',"payload":'
 _LONG_NUMBER = re.compile(rb"[0-9]{16}")
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+_ENROL_CODE = re.compile(r"[A-Z2-7]{26}")
+
+
+def _part_of(tps: str, parts: int) -> int:
+    return zlib.crc32(tps.encode()) % parts
 
 
 def _owner(data: bytes, parts: int) -> int:

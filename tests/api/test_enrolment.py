@@ -1,0 +1,126 @@
+"""Enrolment at national scale through `saksi serve`: a key manager issues one-time codes
+in bulk, each device registers its own key with its code, a lost device is revoked and a
+new one enrolled; the verifier replays all of it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from api_helpers import build_election, form, manager, running, state_of
+
+from saksi.client.submitter import Client, SubmissionRefused
+from saksi.keys.ed25519 import SigningKey
+from saksi.log.entry import EntryType
+from support import run_saksi
+
+TPS = ["6-001", "6-002", "7-001"]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, dict[str, str]]]:
+    folder = build_election(tmp_path_factory.mktemp("enrol"))
+    with running(folder, "--key-rate", "1000") as url:
+        with Client(url, manager(folder)) as kpps:
+            codes = kpps.issue_codes("kpps", TPS)
+        yield folder, url, codes
+
+
+def _refused(action: object) -> SubmissionRefused:
+    with pytest.raises(SubmissionRefused) as refused:
+        action()  # type: ignore[operator]
+    return refused.value
+
+
+def test_a_device_enrols_with_its_code_and_submits_for_its_tps_only(
+    served: tuple[Path, str, dict[str, str]],
+) -> None:
+    folder, url, codes = served
+    device = SigningKey.generate()
+    with Client(url, device) as client:
+        # Codes are typed by people: dashes, spaces and lower case are forgiven.
+        typed = "-".join(codes["6-001"][i : i + 5] for i in range(0, 26, 5)).lower()
+        assert client.enrol("kpps", "6-001", typed)["status"] == "ok"
+        assert client.submit_form(form("6-001"))["status"] == "ok"
+        other = _refused(lambda: client.submit_form(form("6-002")))
+    assert "not authorised to submit for TPS 6-002" in str(other)
+    second = SigningKey.generate()
+    with Client(url, second) as client:
+        reused = _refused(lambda: client.enrol("kpps", "6-001", codes["6-001"]))
+    assert "no enrolment code is outstanding for TPS 6-001, source kpps" in str(reused)
+
+
+def test_refused_enrolments_store_nothing(served: tuple[Path, str, dict[str, str]]) -> None:
+    folder, url, codes = served
+    before = state_of(folder)
+    device, thief = SigningKey.generate(), SigningKey.generate()
+    wrong = "A" * 26
+    with (
+        Client(url, device) as client,
+        Client(url, thief) as other,
+        Client(url, manager(folder, "situng")) as situng,
+        Client(url, manager(folder)) as kpps,
+    ):
+        cases = {
+            "wrong code": lambda: client.enrol("kpps", "6-002", wrong),
+            "other source": lambda: client.enrol("situng", "6-002", codes["6-002"]),
+            "malformed code": lambda: client.enrol("kpps", "6-002", "not a code"),
+            "signed by another key": lambda: other.record(
+                EntryType.ENROLMENT,
+                {
+                    "code": codes["6-002"],
+                    "key": device.public_b64,
+                    "source": "kpps",
+                    "tps": "6-002",
+                },
+            ),
+            "party manager issues official codes": lambda: situng.record(
+                EntryType.ENROLMENT_CODES,
+                {"codes": base64.b64encode(bytes(16)).decode(), "source": "kpps", "tps": ["6-002"]},
+            ),
+            "codes for an unregistered TPS": lambda: kpps.issue_codes("kpps", ["99-001"]),
+        }
+        found = {case: str(_refused(action)) for case, action in cases.items()}
+    assert state_of(folder) == before
+    assert "the enrolment code for TPS 6-002, source kpps is wrong" in found["wrong code"]
+    assert "no enrolment code is outstanding for TPS 6-002, source situng" in found["other source"]
+    assert "26 letters A-Z and digits 2-7" in found["malformed code"]
+    assert "must be signed by the key it enrols" in found["signed by another key"]
+    assert "key manager of source kpps may issue" in found["party manager issues official codes"]
+    assert "TPS 99-001 is not registered" in found["codes for an unregistered TPS"]
+
+
+def test_a_lost_device_is_revoked_and_its_tps_enrols_a_new_one(
+    served: tuple[Path, str, dict[str, str]],
+) -> None:
+    folder, url, codes = served
+    lost, replacement = SigningKey.generate(), SigningKey.generate()
+    with Client(url, lost) as client:
+        client.enrol("kpps", "7-001", codes["7-001"])
+    with Client(url, manager(folder)) as kpps:
+        kpps.record(EntryType.KEYS_REVOKE, {"keys": [lost.public_b64], "reason": "device lost"})
+        fresh = kpps.issue_codes("kpps", ["7-001"])
+    with Client(url, lost) as client:
+        assert "was revoked" in str(_refused(lambda: client.submit_form(form("7-001"))))
+    with Client(url, replacement) as client:
+        client.enrol("kpps", "7-001", fresh["7-001"])
+        assert client.submit_form(form("7-001"))["status"] == "ok"
+
+
+def test_the_verifier_replays_the_enrolments(served: tuple[Path, str, dict[str, str]]) -> None:
+    folder, url, codes = served
+    vkey = run_saksi("log", "vkey", folder).stdout.strip()
+    result = subprocess.run(
+        [sys.executable, "-m", "saksi", "verify", url, "--vkey", vkey, "--json", "--no-state"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    assert result.returncode == 0, report["failures"]
+    assert report["forms_checked"] >= 1
