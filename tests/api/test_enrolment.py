@@ -11,8 +11,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from api_helpers import build_election, form, manager, running, state_of
+from api_helpers import build_election, form, manager, png, running, state_of
 
 from saksi.client.submitter import Client, SubmissionRefused
 from saksi.keys.ed25519 import SigningKey
@@ -40,7 +41,7 @@ def _refused(action: object) -> SubmissionRefused:
 def test_a_device_enrols_with_its_code_and_submits_for_its_tps_only(
     served: tuple[Path, str, dict[str, str]],
 ) -> None:
-    folder, url, codes = served
+    _, url, codes = served
     device = SigningKey.generate()
     with Client(url, device) as client:
         # Codes are typed by people: dashes, spaces and lower case are forgiven.
@@ -113,7 +114,7 @@ def test_a_lost_device_is_revoked_and_its_tps_enrols_a_new_one(
 
 
 def test_the_verifier_replays_the_enrolments(served: tuple[Path, str, dict[str, str]]) -> None:
-    folder, url, codes = served
+    folder, url, _ = served
     vkey = run_saksi("log", "vkey", folder).stdout.strip()
     result = subprocess.run(
         [sys.executable, "-m", "saksi", "verify", url, "--vkey", vkey, "--json", "--no-state"],
@@ -124,3 +125,39 @@ def test_the_verifier_replays_the_enrolments(served: tuple[Path, str, dict[str, 
     report = json.loads(result.stdout)
     assert result.returncode == 0, report["failures"]
     assert report["forms_checked"] >= 1
+
+
+def test_the_commands_enrol_a_device_and_submit_with_a_photo(
+    served: tuple[Path, str, dict[str, str]], tmp_path: Path
+) -> None:
+    folder, url, _ = served
+    (tmp_path / "tps.txt").write_text("tps_id\n8-001\n")
+    codes_csv, device_key = tmp_path / "codes.csv", tmp_path / "device.key"
+    run_saksi(
+        "enrol", "codes", url, "--key", folder / "keys" / "manager-kpps.key", "--source", "kpps",
+        "--tps-file", tmp_path / "tps.txt", "--out", codes_csv,
+    )  # fmt: skip
+    code = codes_csv.read_text().splitlines()[1].split(",")[1]
+    wrong = run_saksi(
+        "enrol", "device", url, "--source", "kpps", "--tps", "8-001", "--code", "B" * 26,
+        "--key-out", device_key, check=False,
+    )  # fmt: skip
+    assert wrong.returncode == 1
+    assert "the enrolment code for TPS 8-001, source kpps is wrong" in wrong.stderr + wrong.stdout
+    assert not device_key.exists()
+    run_saksi(
+        "enrol", "device", url, "--source", "kpps", "--tps", "8-001", "--code", code,
+        "--key-out", device_key,
+    )  # fmt: skip
+    (tmp_path / "form.json").write_text(json.dumps(form("8-001", 4, 5)))
+    (tmp_path / "page.png").write_bytes(png("page 1", gps=True))
+    result = run_saksi(
+        "submit", url, "--key", device_key, "--form", tmp_path / "form.json",
+        "--photo", tmp_path / "page.png",
+    )  # fmt: skip
+    receipt = json.loads(result.stdout)
+    assert receipt["status"] == "ok"
+    detail = httpx.get(f"{url}/api/tps/8-001.json").json()
+    (version,) = next(f for f in detail["forms"] if f["source"] == "kpps")["versions"]
+    assert version["leaf_index"] == receipt["leaf_index"]
+    assert len(version["photos"]) == 1

@@ -13,6 +13,7 @@ import click
 from rich.markup import escape
 
 from saksi import __version__
+from saksi.cli.client import enrol, submit
 from saksi.cli.demo import anomaly_plan, demo
 from saksi.cli.progress import console, progress_bar
 from saksi.cli.verify import verify
@@ -268,6 +269,8 @@ def example_synthetic(
 
 cli.add_command(demo)
 cli.add_command(verify)
+cli.add_command(submit)
+cli.add_command(enrol)
 
 
 @cli.group()

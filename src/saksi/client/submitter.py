@@ -13,6 +13,7 @@ import httpx
 from saksi.api.submit import photo_signing_input
 from saksi.canonical import canonical_bytes
 from saksi.client.metadata import strip_metadata
+from saksi.errors import SaksiError
 from saksi.keys.ed25519 import SigningKey
 from saksi.keys.enrolment import MAX_CODES_PER_ENTRY, code_digest, new_code
 from saksi.log.entry import EntryType
@@ -20,7 +21,7 @@ from saksi.log.entry import EntryType
 __all__ = ["Client", "SubmissionRefused"]
 
 
-class SubmissionRefused(Exception):
+class SubmissionRefused(SaksiError):
     """The server refused; ``status`` and ``code`` are its answer, the message its words."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
@@ -50,8 +51,15 @@ class Client:
     @property
     def election(self) -> str:
         if self._election is None:
-            self._election = str(self._check(self.http.get("/api/election.json"))["election_id"])
+            self._election = str(self._send("GET", "/api/election.json")["election_id"])
         return self._election
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise SaksiError(f"cannot reach the Saksi server at {self.base_url}: {exc}") from exc
+        return self._check(response)
 
     def _check(self, response: httpx.Response) -> dict[str, Any]:
         if response.status_code >= 400:
@@ -75,9 +83,7 @@ class Client:
             "Saksi-Signature": base64.b64encode(signature).decode(),
             "Content-Type": "image/png" if clean.startswith(b"\x89PNG") else "image/jpeg",
         }
-        return str(
-            self._check(self.http.post("/api/photos", content=clean, headers=headers))["sha256"]
-        )
+        return str(self._send("POST", "/api/photos", content=clean, headers=headers)["sha256"])
 
     def submit_form(
         self,
@@ -95,7 +101,7 @@ class Client:
             payload["replaces"] = replaces
         auth = self.key.sign(EntryType.RESULT_FORM.value, self.election, canonical_bytes(payload))
         body = {"form": payload, "key": auth.key, "sig": auth.signature}
-        return self._check(self.http.post("/api/results", json=body))
+        return self._send("POST", "/api/results", json=body)
 
     def issue_codes(self, source: str, tps_ids: Sequence[str]) -> dict[str, str]:
         """As a source's key manager: a new one-time enrolment code for each TPS, recorded
@@ -123,4 +129,4 @@ class Client:
             "key": auth.key,
             "sig": auth.signature,
         }
-        return self._check(self.http.post("/api/entries", json=body))
+        return self._send("POST", "/api/entries", json=body)

@@ -75,14 +75,12 @@ def parse_issued_codes(payload: dict[str, Any]) -> IssuedCodes:
 
 def parse_enrolment(payload: dict[str, Any], signed_by: str | None) -> tuple[str, str, str, str]:
     """(code, key, source, TPS) of an enrolment the new key itself signed."""
-    code, key = payload.get("code"), payload.get("key")
-    source, tps = payload.get("source"), payload.get("tps")
+    values = [payload.get(k) for k in ("code", "key", "source", "tps")]
     if set(payload) != {"code", "key", "source", "tps"} or not all(
-        isinstance(v, str) for v in (code, key, source, tps)
+        isinstance(v, str) for v in values
     ):
         raise RejectedEntry("an enrolment holds exactly 'code', 'key', 'source' and 'tps'")
-    assert isinstance(code, str) and isinstance(key, str)
-    assert isinstance(source, str) and isinstance(tps, str)
+    code, key, source, tps = (str(v) for v in values)
     if not _CODE.fullmatch(code):
         raise RejectedEntry(
             f"TPS {tps}: an enrolment code is 26 letters A-Z and digits 2-7, as issued"
