@@ -21,6 +21,7 @@ class Access(enum.Enum):
     PUBLIC = "public"  # read only, anyone
     SIGNED_ENTRY = "signed-entry"  # the body is an entry signed by a registered key
     SUBMITTER = "submitter"  # a request signed by a registered submitter or importer key
+    ADMIN = "admin"  # a request signed by the admin key, with a fresh nonce
 
 
 class UnguardedRoute(RuntimeError):

@@ -16,6 +16,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute
 
 from saksi.api.access import Access, check_guarded, guarded, guarded_mount
+from saksi.api.admin import AdminRequests
 from saksi.api.documents import Documents, prepare
 from saksi.api.errors import ApiError, exception_handlers
 from saksi.api.limits import RateLimiter
@@ -60,6 +61,7 @@ class _Api:
             RateLimiter(limits.per_address, limits.address_burst, "address"),
             RateLimiter(limits.per_key, limits.key_burst, "key"),
         )
+        self.admin = AdminRequests(self.writer)
         self.openapi = prepare(orjson.dumps(openapi_document(election.election_id)), "json", 0)
 
     def close(self) -> None:
@@ -95,6 +97,8 @@ def routes(api: _Api, public_dir: Path) -> list[BaseRoute]:
         guarded("/api/results", submissions.result, Access.SIGNED_ENTRY, methods=["POST"]),
         guarded("/api/entries", submissions.entry, Access.SIGNED_ENTRY, methods=["POST"]),
         guarded("/api/photos", submissions.photo, Access.SUBMITTER, methods=["POST"]),
+        guarded("/api/admin/publish", api.admin.publish, Access.ADMIN, methods=["POST"]),
+        guarded("/api/admin/decisions", api.admin.decision, Access.ADMIN, methods=["POST"]),
         # Everything published: log/, index.json, totals/, flags/, photos/, exports/.
         guarded("/index.json", index, Access.PUBLIC),
         *(

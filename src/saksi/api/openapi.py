@@ -94,6 +94,10 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(s): _json(_ERROR, "refused; nothing was stored") for s in statuses}
 
 
+_ADMIN_HEADERS = [
+    {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
+    for name in ("Saksi-Key", "Saksi-Nonce", "Saksi-Time", "Saksi-Signature")
+]
 _SELECTORS = [
     {
         "name": name,
@@ -267,6 +271,52 @@ def openapi_document(election: str) -> dict[str, Any]:
                     "responses": {
                         "201": _json(_RECEIPT, "recorded (durable)"),
                         **_errors(400, 413, 422, 429),
+                    },
+                }
+            },
+            "/api/admin/publish": {
+                "post": {
+                    "summary": "Publish now and sign a checkpoint (admin request)",
+                    "parameters": _ADMIN_HEADERS,
+                    "requestBody": {
+                        "required": False,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"exports": {"type": "boolean"}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json(
+                            {"type": "object", "required": ["size", "root", "origin"]},
+                            "the signed checkpoint",
+                        ),
+                        **_errors(400, 401, 403, 409, 413),
+                    },
+                }
+            },
+            "/api/admin/decisions": {
+                "post": {
+                    "summary": "Record an official decision (admin request)",
+                    "parameters": _ADMIN_HEADERS,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["payload", "sig"],
+                                    "properties": {"payload": {"type": "object"}, "sig": _B64_SIG},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json(_RECEIPT, "recorded (durable)"),
+                        **_errors(400, 401, 403, 409, 413, 422),
                     },
                 }
             },

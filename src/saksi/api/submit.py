@@ -23,7 +23,7 @@ from saksi.keys.authority import Role
 from saksi.log.entry import Auth, Entry, EntryType, payload_hash
 from saksi.verify.signature import signature_valid
 
-__all__ = ["PHOTO_DOMAIN", "Submissions", "photo_signing_input"]
+__all__ = ["PHOTO_DOMAIN", "Submissions", "b64_field", "photo_signing_input"]
 
 MAX_ENTRY_BODY = 256 * 1024  # a form or key list of up to 65,535 bytes, with room for JSON
 PHOTO_DOMAIN = b"saksi-photo-v1\n"
@@ -53,7 +53,7 @@ def _json_object(body: bytes, what: str) -> dict[str, Any]:
     return value
 
 
-def _b64(value: Any, size: int, what: str) -> str:
+def b64_field(value: Any, size: int, what: str) -> str:
     try:
         ok = isinstance(value, str) and len(base64.b64decode(value, validate=True)) == size
     except ValueError:
@@ -85,7 +85,7 @@ class Submissions:
     def _entry(self, entry_type: EntryType, payload: Any, key: Any, sig: Any) -> Entry:
         if not isinstance(payload, dict):
             raise ApiError(400, f"the {entry_type.value} payload must be a JSON object")
-        key, sig = _b64(key, 32, "key"), _b64(sig, 64, "sig")
+        key, sig = b64_field(key, 32, "key"), b64_field(sig, 64, "sig")
         try:
             body = canonical_bytes(payload)
         except CanonicalError as exc:
@@ -149,7 +149,10 @@ class Submissions:
                 "a photo upload needs the Saksi-Key and Saksi-Signature headers (a registered "
                 "submitter's signature over the photo's hash)",
             )
-        key, signature = _b64(key, 32, "Saksi-Key"), _b64(signature, 64, "Saksi-Signature")
+        key, signature = (
+            b64_field(key, 32, "Saksi-Key"),
+            b64_field(signature, 64, "Saksi-Signature"),
+        )
         self._limit_key(key)
         data = await read_body(request, MAX_PHOTO_BYTES, "a form photo")
         digest = hashlib.sha256(data).hexdigest()

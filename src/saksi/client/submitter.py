@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from saksi.api.admin import request_signing_input
 from saksi.api.submit import photo_signing_input
 from saksi.canonical import canonical_bytes
 from saksi.client.metadata import strip_metadata
@@ -119,6 +123,29 @@ class Client:
         clean = code.replace("-", "").replace(" ", "").upper()
         payload = {"code": clean, "key": self.key.public_b64, "source": source, "tps": tps}
         return self.record(EntryType.ENROLMENT, payload)
+
+    def _admin(self, path: str, body: bytes) -> dict[str, Any]:
+        """An admin request: this client's key must be the election's admin key."""
+        nonce, when = secrets.token_urlsafe(24), str(int(time.time()))
+        message = request_signing_input("POST", path, self.election, nonce, when, body)
+        headers = {
+            "Saksi-Key": self.key.public_b64,
+            "Saksi-Nonce": nonce,
+            "Saksi-Time": when,
+            "Saksi-Signature": base64.b64encode(self.key.private.sign(message)).decode(),
+            "Content-Type": "application/json",
+        }
+        return self._send("POST", path, content=body, headers=headers)
+
+    def publish(self, *, exports: bool = False) -> dict[str, Any]:
+        """As the admin: publish now; returns the signed checkpoint's size and root."""
+        return self._admin("/api/admin/publish", json.dumps({"exports": exports}).encode())
+
+    def decide(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """As the admin: record an official decision."""
+        auth = self.key.sign(EntryType.DECISION.value, self.election, canonical_bytes(payload))
+        body = json.dumps({"payload": payload, "sig": auth.signature}).encode()
+        return self._admin("/api/admin/decisions", body)
 
     def record(self, entry_type: EntryType, payload: dict[str, Any]) -> dict[str, Any]:
         """Sign and record an entry /api/entries takes."""
