@@ -78,6 +78,17 @@ def test_cached_totals_follow_new_forms(served: tuple[Path, str]) -> None:
     assert now["choices"]["01"] == before["choices"]["01"] + 1
 
 
+def test_history_samples_the_national_totals(served: tuple[Path, str]) -> None:
+    folder, url = served
+    history = httpx.get(f"{url}/api/history.json").json()
+    assert (history["contest"], history["source"]) == (CONTEST, "kpps")
+    first = history["samples"][0]
+    assert first["log_size"] <= httpx.get(f"{url}/api/totals.json").json()["log_size"]
+    assert set(first) >= {"time", "log_size", "choices", "tps_reported"}
+    lines = (folder / "history.jsonl").read_text().splitlines()
+    assert json.loads(lines[0])["log_size"] == first["log_size"]
+
+
 def test_a_desa_lists_its_tps(served: tuple[Path, str]) -> None:
     _, url = served
     detail = httpx.get(f"{url}/api/tps/1-001.json").json()

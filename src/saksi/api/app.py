@@ -17,8 +17,9 @@ from starlette.routing import BaseRoute
 
 from saksi.api.access import Access, check_guarded, guarded, guarded_mount
 from saksi.api.admin import AdminRequests
-from saksi.api.documents import Documents, prepare
+from saksi.api.documents import Documents, prepare, totals_json
 from saksi.api.errors import ApiError, exception_handlers
+from saksi.api.history import History
 from saksi.api.limits import RateLimiter
 from saksi.api.openapi import openapi_document
 from saksi.api.reads import Reads, respond
@@ -27,6 +28,7 @@ from saksi.api.submit import Submissions
 from saksi.api.writer import Writer
 from saksi.election.election import Election
 from saksi.election.folder import ElectionFolder
+from saksi.errors import SaksiError
 from saksi.store.base import Store, open_store
 
 __all__ = ["Limits", "create_app", "routes"]
@@ -53,7 +55,8 @@ class _Api:
         def read_store() -> Store:
             return open_store(url, folder.sqlite_path, election.election_id)
 
-        self.writer = Writer(election)
+        self.history = History(folder.root / "history.jsonl")
+        self.writer = Writer(election, self.history.maybe_record)
         self.documents = Documents(read_store, lambda: self.writer.size)
         self.reads = Reads(self.documents, self.writer)
         self.submissions = Submissions(
@@ -81,6 +84,21 @@ def routes(api: _Api, public_dir: Path) -> list[BaseRoute]:
             raise ApiError(404, "nothing is published yet: the election has no index.json")
         return FileResponse(path, headers={"Cache-Control": "no-cache"})
 
+    async def history(request: Request) -> Response:
+        contest = request.query_params.get("contest")
+        source = request.query_params.get("source")
+        try:  # the national totals name the contest and source, or say they do not exist
+            national = await api.reads.documents.get(
+                ("totals", "ID", contest, source, "json"), totals_json("ID", contest, source)
+            )
+        except SaksiError as exc:
+            raise ApiError(404, str(exc)) from None
+        head = orjson.loads(national.body)
+        contest, source = head["contest"], head["source"]
+        samples = api.history.of(str(contest), str(source))
+        document = {"contest": contest, "source": source, "samples": samples}
+        return Response(orjson.dumps(document), media_type="application/json")
+
     async def election(request: Request) -> Response:
         document = {"election_id": api.election.election_id, "log_size": api.writer.size}
         return Response(orjson.dumps(document), media_type="application/json")
@@ -94,6 +112,7 @@ def routes(api: _Api, public_dir: Path) -> list[BaseRoute]:
         guarded("/api/regions/{region}/children.json", reads.children, Access.PUBLIC),
         guarded("/api/tps/{tps_id}.json", reads.tps, Access.PUBLIC),
         guarded("/api/flags.json", reads.flags, Access.PUBLIC),
+        guarded("/api/history.json", history, Access.PUBLIC),
         guarded("/api/results", submissions.result, Access.SIGNED_ENTRY, methods=["POST"]),
         guarded("/api/entries", submissions.entry, Access.SIGNED_ENTRY, methods=["POST"]),
         guarded("/api/photos", submissions.photo, Access.SUBMITTER, methods=["POST"]),

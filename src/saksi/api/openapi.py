@@ -212,6 +212,23 @@ def openapi_document(election: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/api/history.json": {
+                "get": {
+                    "summary": "National totals sampled at most every ten seconds",
+                    "parameters": _SELECTORS,
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["contest", "source", "samples"],
+                                "properties": {"samples": {"type": "array"}},
+                            },
+                            "the samples, oldest first",
+                        ),
+                        **_errors(400, 404),
+                    },
+                }
+            },
             "/api/results": {
                 "post": {
                     "summary": "Submit a signed result form (or a correction)",

@@ -44,7 +44,9 @@ def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None
 
 
 class Writer:
-    def __init__(self, election: Election, on_commit: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self, election: Election, on_commit: Callable[[Election], None] | None = None
+    ) -> None:
         self.election = election
         self.size = len(election.record)
         self._on_commit = on_commit
@@ -120,7 +122,10 @@ class Writer:
             outcomes = [exc] * len(batch)
         self.size = len(self.election.record)
         if self._on_commit is not None:
-            self._on_commit(self.size)
+            try:
+                self._on_commit(self.election)
+            except Exception:  # a side record (history) must not fail the submissions
+                log.exception("after-commit work failed")
         for job, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 job.loop.call_soon_threadsafe(_settle, job.future, None, outcome)
