@@ -142,10 +142,10 @@ def _attempt_all(url: str, folder: Path, device: SigningKey) -> dict[str, tuple[
     with (
         Client(url, device) as client,
         Client(url, stranger) as other,
-        Client(url, other_election) as foreign,
+        # The same device, signing for another election.
+        Client(url, other_election, election="pemilu2024") as foreign,
         Client(url, manager(folder, "situng")) as situng,
     ):
-        foreign._election = "pemilu2024"  # the same device, signing for another election
         big = png("big", size=(1, 1)) + bytes(9 * 1024 * 1024)
         item = {"key": stranger.public_b64, "role": "submitter", "source": "kpps", "tps": ["3-001"]}
         actions: dict[str, Callable[[], object]] = {

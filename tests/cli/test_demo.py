@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from conftest import DATA
-from support import run_saksi, tally_json
+from support import free_port, run_saksi, tally_json
 
 KPU = DATA / "pemilu2024"
 
@@ -16,10 +16,18 @@ def _truth(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_demo_streams_every_form_and_can_run_again(tmp_path: Path) -> None:
+def _demo(folder: Path) -> str:
+    """The demo on Kalimantan Utara (2,295 TPS), its server stopped when it is done."""
+    result = run_saksi(
+        "demo", folder, "--data", KPU, "--provinces", "65", "--batch", "1000",
+        "--port", str(free_port()), "--photo-every", "20", "--exit",
+    )  # fmt: skip
+    return result.stderr + result.stdout
+
+
+def test_demo_streams_every_form_over_http_and_can_run_again(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
-    first = run_saksi("demo", folder, "--data", KPU, "--provinces", "51", "--batch", "3000")
-    assert "done:" in first.stderr
+    assert "done:" in _demo(folder)
     truth = _truth(folder / "planted-anomalies.jsonl")
     missing = sum(1 for t in truth if t["kind"] == "missing_forms")
     official = tally_json(folder, "--source", "kpps")
@@ -33,8 +41,16 @@ def test_demo_streams_every_form_and_can_run_again(tmp_path: Path) -> None:
     }
     status = run_saksi("log", "status", folder).stdout
     assert f"size       {official['log_size']}" in status  # the last entry is the publication
-    again = run_saksi("demo", folder, "--data", KPU, "--provinces", "51", "--batch", "3000")
-    assert "done:" in again.stderr
+    # Every form came through the API: signed by a device its manager enrolled, some with
+    # a photo; the verifier checks all of it from the published folder.
+    assert any(p.is_file() for p in (folder / "photos").rglob("*"))
+    vkey = run_saksi("log", "vkey", folder).stdout.strip()
+    verified = run_saksi("verify", folder / "public", "--vkey", vkey, "--no-state", "--json")
+    report = json.loads(verified.stdout)
+    assert report["ok"]
+    assert report["photos_checked"] > 0
+    assert report["signatures_checked"] >= official["tps_reported"]
+    assert "done:" in _demo(folder)
     assert tally_json(folder, "--source", "kpps") == official  # same seed, same election
 
 
@@ -42,7 +58,7 @@ def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
     folder = tmp_path / "precious"
     folder.mkdir()
     (folder / "notes.txt").write_text("keep me")
-    result = run_saksi("demo", folder, "--data", KPU, "--provinces", "51", check=False)
+    result = run_saksi("demo", folder, "--data", KPU, "--provinces", "65", check=False)
     assert result.returncode == 1
     assert "is not an earlier demo" in result.stderr
     assert "Traceback" not in result.stderr

@@ -8,7 +8,6 @@ import json
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -33,18 +32,28 @@ class SubmissionRefused(SaksiError):
         self.status, self.code = status, code
 
 
-@dataclass
 class Client:
-    base_url: str
-    key: SigningKey
-    timeout: float = 30.0
+    """One key's client. Many keys can share one ``http`` connection pool (and skip
+    asking for the election id by passing ``election``); closing such a client leaves
+    the shared pool open."""
 
-    def __post_init__(self) -> None:
-        self.http = httpx.Client(base_url=self.base_url.rstrip("/"), timeout=self.timeout)
-        self._election: str | None = None
+    def __init__(
+        self,
+        base_url: str,
+        key: SigningKey,
+        *,
+        timeout: float = 30.0,
+        http: httpx.Client | None = None,
+        election: str | None = None,
+    ) -> None:
+        self.base_url, self.key = base_url, key
+        self._owns_http = http is None
+        self.http = http or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        self._election = election
 
     def close(self) -> None:
-        self.http.close()
+        if self._owns_http:
+            self.http.close()
 
     def __enter__(self) -> Client:
         return self
