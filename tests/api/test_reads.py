@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -194,3 +195,17 @@ def test_the_app_refuses_to_start_with_an_unguarded_route(tmp_path: Path) -> Non
 
     with pytest.raises(UnguardedRoute, match="/admin/open-door"):
         create_app(tmp_path, extra=[Route("/admin/open-door", open_door, methods=["POST"])])
+
+
+def test_a_body_that_never_arrives_times_out(tmp_path: Path) -> None:
+    folder = build_election(tmp_path)
+    with running(folder, "--body-timeout", "0.5") as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
+            slow.sendall(
+                b"POST /api/results HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+            )
+            answer = slow.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 408")
+    assert "the request body did not arrive within 0.5 s" in answer

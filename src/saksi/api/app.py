@@ -20,7 +20,7 @@ from saksi.api.admin import AdminRequests
 from saksi.api.documents import Documents, prepare, totals_json
 from saksi.api.errors import ApiError, exception_handlers
 from saksi.api.history import History
-from saksi.api.limits import RateLimiter
+from saksi.api.limits import BODY_SECONDS, RateLimiter
 from saksi.api.openapi import openapi_document
 from saksi.api.reads import Reads, respond
 from saksi.api.static import PublicFiles
@@ -42,6 +42,7 @@ class Limits:
     address_burst: float = 400.0
     per_key: float = 2.0
     key_burst: float = 10.0
+    body_seconds: float = BODY_SECONDS  # a request body must arrive within this
 
 
 class _Api:
@@ -160,5 +161,6 @@ def create_app(
             )
         ],
     )
+    app.state.body_seconds = (limits or Limits()).body_seconds
     check_guarded(app.router.routes)  # refuse unguarded extra routes before serving
     return app

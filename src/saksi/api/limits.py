@@ -5,6 +5,7 @@ Buckets live in memory only: they are operational state, never part of the recor
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -12,7 +13,10 @@ from starlette.requests import Request
 
 from saksi.api.errors import ApiError
 
-__all__ = ["RateLimiter", "read_body"]
+__all__ = ["BODY_SECONDS", "HEADER_SECONDS", "RateLimiter", "read_body"]
+
+HEADER_SECONDS = 10  # a client must send its request line and headers within this
+BODY_SECONDS = 30  # and its body (a photo of up to 8 MiB) within this
 
 
 async def read_body(request: Request, limit: int, what: str = "the request body") -> bytes:
@@ -21,11 +25,16 @@ async def read_body(request: Request, limit: int, what: str = "the request body"
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"{what} is at most {limit:,} bytes; this one is {int(declared):,}")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"{what} is at most {limit:,} bytes")
-        chunks.append(chunk)
+    seconds = float(getattr(request.app.state, "body_seconds", BODY_SECONDS))
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(413, f"{what} is at most {limit:,} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError(408, f"{what} did not arrive within {seconds:g} s") from None
     return b"".join(chunks)
 
 

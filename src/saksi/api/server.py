@@ -31,6 +31,9 @@ def app_from_environment() -> Starlette:
 def serve(election_dir: Path, host: str, port: int, limits: Limits | None = None) -> None:
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+
+    from saksi.api.limits import HEADER_SECONDS
 
     os.environ[_ELECTION] = str(election_dir.resolve())
     os.environ[_LIMITS] = json.dumps(asdict(limits or Limits()))
@@ -42,4 +45,5 @@ def serve(election_dir: Path, host: str, port: int, limits: Limits | None = None
         workers=1,
         factory=True,
         log_access=False,
+        http1_settings=HTTP1Settings(header_read_timeout=HEADER_SECONDS * 1000),
     ).serve()

@@ -458,14 +458,28 @@ def witness_serve(witness_dir: Path, host: str, port: int) -> None:
     show_default=True,
     help="Write requests a second per signing key (bursts of five times as many).",
 )
-def serve(election_dir: Path, host: str, port: int, address_rate: float, key_rate: float) -> None:
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds a request body may take to arrive.",
+)
+def serve(
+    election_dir: Path,
+    host: str,
+    port: int,
+    address_rate: float,
+    key_rate: float,
+    body_timeout: float,
+) -> None:
     """Serve the HTTP API and the publication folder until interrupted (docs/api.md)."""
     from saksi.api.app import Limits
     from saksi.api.server import serve as run
     from saksi.election.folder import ElectionFolder
 
     ElectionFolder(election_dir).read_config()  # refuse a non-election before starting
-    limits = Limits(address_rate, address_rate * 2, key_rate, key_rate * 5)
+    limits = Limits(address_rate, address_rate * 2, key_rate, key_rate * 5, body_timeout)
     run(election_dir, host, port, limits)
 
 
