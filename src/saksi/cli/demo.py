@@ -221,7 +221,9 @@ def demo(
             pool.terminate()
             pool.join()
         console.print("publishing totals, flags and the signed log under public/ …")
-        with Client(url, SigningKey.load(election_dir / "keys" / "admin.key")) as admin:
+        admin_key = SigningKey.load(election_dir / "keys" / "admin.key")
+        # A first national publication writes some 400,000 files: minutes, not seconds.
+        with Client(url, admin_key, timeout=3600) as admin:
             checkpoint = admin.publish()
         console.print(f"checkpoint {checkpoint['size']:,} signed")
         console.print(
