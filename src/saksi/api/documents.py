@@ -24,6 +24,7 @@ from saksi.tally.query import layout, region_totals, report_json, tally_report
 __all__ = ["Documents", "Prepared", "children_document", "totals_csv", "tps_document"]
 
 FRESH_SECONDS = 0.25  # a document older than this is rebuilt when the record has grown
+MAX_CACHED = 200_000  # documents kept; past this the cache starts again (about 200 MB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,8 @@ class Documents:
         finally:
             store.rollback()  # end the read transaction: the next read sees new commits
         prepared = prepare(body, media_type, size)
+        if len(self._cache) >= MAX_CACHED:
+            self._cache = {}  # crude, but a national drill-down must not grow without end
         self._cache[key] = prepared
         return prepared
 

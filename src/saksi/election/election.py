@@ -287,32 +287,36 @@ class Election:
         start = state.size
         encoded: list[bytes] = []
         results: list[Receipt | RejectedEntry] = []
-        for entry in entries:
-            try:
-                data = encode_entry(entry.type, entry.election, entry.payload_bytes, entry.auth)
-                seq = state.size
-                # A refused entry leaves the state as it was (checks come before changes).
-                outcome = state.apply(entry, verify=True)
-            except CanonicalError as exc:
-                results.append(RejectedEntry(str(exc)))
-                continue
-            except RejectedEntry as exc:
-                results.append(exc)
-                continue
-            if outcome is not None and outcome.duplicate:
-                if outcome.seq >= start:  # the same form twice in this batch
-                    first = encoded[outcome.seq - start]
-                    digest = hashlib.sha256(first).hexdigest()
-                    results.append(Receipt(outcome.seq, digest, outcome.payload_hash, True))
-                else:
-                    results.append(self.receipt(outcome))
-                continue
-            if entry.type is EntryType.RESULT_FORM:
-                self._batch[seq] = (entry.payload, entry.payload_hash.hex())
-            encoded.append(data)
-            results.append(
-                Receipt(seq, hashlib.sha256(data).hexdigest(), entry.payload_hash.hex(), False)
-            )
+        try:
+            for entry in entries:
+                try:
+                    data = encode_entry(entry.type, entry.election, entry.payload_bytes, entry.auth)
+                    seq = state.size
+                    # A refused entry leaves the state as it was (checks come before changes).
+                    outcome = state.apply(entry, verify=True)
+                except CanonicalError as exc:
+                    results.append(RejectedEntry(str(exc)))
+                    continue
+                except RejectedEntry as exc:
+                    results.append(exc)
+                    continue
+                if outcome is not None and outcome.duplicate:
+                    if outcome.seq >= start:  # the same form twice in this batch
+                        first = encoded[outcome.seq - start]
+                        digest = hashlib.sha256(first).hexdigest()
+                        results.append(Receipt(outcome.seq, digest, outcome.payload_hash, True))
+                    else:
+                        results.append(self.receipt(outcome))
+                    continue
+                if entry.type is EntryType.RESULT_FORM:
+                    self._batch[seq] = (entry.payload, entry.payload_hash.hex())
+                encoded.append(data)
+                results.append(
+                    Receipt(seq, hashlib.sha256(data).hexdigest(), entry.payload_hash.hex(), False)
+                )
+        except BaseException:
+            self.undo(start)  # an unexpected failure: back to what the record holds
+            raise
         self.commit(encoded, start)
         return results
 
