@@ -113,11 +113,20 @@ def test_a_lost_device_is_revoked_and_its_tps_enrols_a_new_one(
         assert client.submit_form(form("7-001"))["status"] == "ok"
 
 
-def test_the_verifier_replays_the_enrolments(served: tuple[Path, str, dict[str, str]]) -> None:
+def test_the_verifier_replays_the_enrolments(
+    served: tuple[Path, str, dict[str, str]], tmp_path: Path
+) -> None:
     folder, url, _ = served
+    mirror = tmp_path / "mirror"
+    with Client(url, manager(folder)) as kpps:
+        code = kpps.issue_codes("kpps", ["9-001"])["9-001"]
+    with Client(url, SigningKey.generate()) as device:
+        device.enrol("kpps", "9-001", code)
+        device.submit_form(form("9-001"))
     vkey = run_saksi("log", "vkey", folder).stdout.strip()
     result = subprocess.run(
-        [sys.executable, "-m", "saksi", "verify", url, "--vkey", vkey, "--json", "--no-state"],
+        [sys.executable, "-m", "saksi", "verify", url, "--vkey", vkey, "--json", "--no-state"]
+        + ["--mirror", str(mirror)],
         capture_output=True,
         text=True,
         check=False,

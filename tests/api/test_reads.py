@@ -152,11 +152,13 @@ def test_openapi_lists_the_routes_scripts_rely_on(served: tuple[Path, str]) -> N
     assert "post" in paths["/api/results"]
 
 
-def test_saksi_verify_passes_against_the_server(served: tuple[Path, str]) -> None:
+def test_saksi_verify_passes_against_the_server(served: tuple[Path, str], tmp_path: Path) -> None:
     folder, url = served
+    mirror = tmp_path / "mirror"
     vkey = run_saksi("log", "vkey", folder).stdout.strip()
     result = subprocess.run(
-        [sys.executable, "-m", "saksi", "verify", url, "--vkey", vkey, "--json", "--no-state"],
+        [sys.executable, "-m", "saksi", "verify", url, "--vkey", vkey, "--json", "--no-state"]
+        + ["--mirror", str(mirror)],
         capture_output=True,
         text=True,
         check=False,
