@@ -125,8 +125,10 @@ def test_the_verifier_replays_the_enrolments(
         device.submit_form(form("9-001"))
     vkey = run_saksi("log", "vkey", folder).stdout.strip()
     result = subprocess.run(
-        [sys.executable, "-m", "saksi", "verify", url, "--vkey", vkey, "--json", "--no-state"]
-        + ["--mirror", str(mirror)],
+        [
+            *(sys.executable, "-m", "saksi", "verify", url, "--vkey", vkey),
+            *("--json", "--no-state", "--mirror", str(mirror)),
+        ],
         capture_output=True,
         text=True,
         check=False,

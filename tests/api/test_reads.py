@@ -157,8 +157,10 @@ def test_saksi_verify_passes_against_the_server(served: tuple[Path, str], tmp_pa
     mirror = tmp_path / "mirror"
     vkey = run_saksi("log", "vkey", folder).stdout.strip()
     result = subprocess.run(
-        [sys.executable, "-m", "saksi", "verify", url, "--vkey", vkey, "--json", "--no-state"]
-        + ["--mirror", str(mirror)],
+        [
+            *(sys.executable, "-m", "saksi", "verify", url, "--vkey", vkey),
+            *("--json", "--no-state", "--mirror", str(mirror)),
+        ],
         capture_output=True,
         text=True,
         check=False,
