@@ -15,7 +15,7 @@ from api_helpers import build_election, manager, running, state_of
 
 from saksi.api.admin import request_signing_input
 from saksi.canonical import canonical_bytes
-from saksi.client.submitter import Client
+from saksi.client.submitter import Client, SubmissionRefused
 from saksi.keys.ed25519 import SigningKey
 from saksi.log.entry import EntryType
 
@@ -92,3 +92,33 @@ def test_a_replayed_or_foreign_admin_request_changes_nothing(served: tuple[Path,
     assert found["stale"][0] == 401
     assert found["by the kpps manager"][0] == 403
     assert "is not this election's admin key" in found["by the kpps manager"][1]
+
+
+def test_the_admin_replaces_a_lost_manager_key(served: tuple[Path, str]) -> None:
+    folder, url = served
+    old, new, device = manager(folder, "situng"), SigningKey.generate(), SigningKey.generate()
+    item = {"key": device.public_b64, "role": "submitter", "source": "situng", "tps": ["4-002"]}
+    with Client(url, _admin(folder)) as admin:
+        admin.record(EntryType.KEYS_REVOKE, {"keys": [old.public_b64], "reason": "key lost"})
+        admin.record(
+            EntryType.KEYS_REGISTER,
+            {"keys": [{"key": new.public_b64, "role": "manager", "source": "situng"}]},
+        )
+    with Client(url, old) as lost, pytest.raises(SubmissionRefused, match="was revoked"):
+        lost.record(EntryType.KEYS_REGISTER, {"keys": [item]})
+    with Client(url, new) as situng:
+        assert situng.record(EntryType.KEYS_REGISTER, {"keys": [item]})["status"] == "ok"
+
+
+def test_rate_limit_per_client_address(tmp_path: Path) -> None:
+    folder = build_election(tmp_path)
+    with running(folder, "--address-rate", "1") as url:  # bursts of 2
+        answers = [httpx.post(f"{url}/api/results", content=b"{}") for _ in range(4)]
+    assert [a.status_code for a in answers[:2]] == [400, 400]  # let through, then refused
+    limited = [a for a in answers[2:] if a.status_code == 429]
+    assert limited
+    assert "too many requests from address 127.0.0.1" in limited[0].json()["errors"][0]["message"]
+    assert limited[0].headers["retry-after"] == "1"
+    # Reads are not limited: they are prepared bytes.
+    with running(folder, "--address-rate", "1") as url:
+        assert all(httpx.get(f"{url}/api/totals.json").status_code == 200 for _ in range(5))
