@@ -19,16 +19,25 @@ from support import free_port, pemilu2019_election, serving, tps_csv
 CONTEST, SOURCE = "PPWP", "kpps"
 
 
-def build_election(root: Path) -> Path:
-    """The 2019 manifest over 20 desas of 2 TPS each, its log published once, and a
-    checkpoint signed after every commit (so receipts and the verifier see each form)."""
+def build_election(root: Path, *, cadence: int | None = None) -> Path:
+    """The 2019 manifest over 20 desas of 2 TPS each, its log published once; with
+    ``cadence``, the server publishes in the background every that many entries."""
     folder = root / "election"
     election = pemilu2019_election(folder, tps_csv(root / "tps.csv", 20, 2))
     election.publish_log()
     election.close()
-    config = folder / "saksi.toml"
-    config.write_text(config.read_text() + "\n[log]\ncheckpoint_every_entries = 1\n")
+    if cadence is not None:
+        config = folder / "saksi.toml"
+        config.write_text(config.read_text() + f"\n[log]\ncheckpoint_every_entries = {cadence}\n")
     return folder
+
+
+def publish(url: str, folder: Path) -> dict[str, Any]:
+    """Ask the server to publish now, as the admin."""
+    from saksi.client.submitter import Client
+
+    with Client(url, SigningKey.load(folder / "keys" / "admin.key"), timeout=120) as admin:
+        return admin.publish()
 
 
 def manager(folder: Path, source: str = SOURCE) -> SigningKey:

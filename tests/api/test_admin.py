@@ -22,9 +22,7 @@ from saksi.log.entry import EntryType
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    folder = build_election(tmp_path_factory.mktemp("admin"))
-    config = folder / "saksi.toml"  # no cadence: only the admin's request publishes here
-    config.write_text(config.read_text().replace("checkpoint_every_entries = 1", ""))
+    folder = build_election(tmp_path_factory.mktemp("admin"))  # no cadence: the admin publishes
     with running(folder) as url:
         yield folder, url
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_helpers import build_election, form, manager, png, running, state_of
+from api_helpers import build_election, form, manager, png, publish, running, state_of
 
 from saksi.client.submitter import Client, SubmissionRefused
 from saksi.keys.ed25519 import SigningKey
@@ -123,6 +123,7 @@ def test_the_verifier_replays_the_enrolments(
     with Client(url, SigningKey.generate()) as device:
         device.enrol("kpps", "9-001", code)
         device.submit_form(form("9-001"))
+    publish(url, folder)
     vkey = run_saksi("log", "vkey", folder).stdout.strip()
     result = subprocess.run(
         [

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_helpers import CONTEST, build_election, form, manager, running
+from api_helpers import CONTEST, build_election, form, manager, publish, running
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -155,6 +155,7 @@ def test_openapi_lists_the_routes_scripts_rely_on(served: tuple[Path, str]) -> N
 def test_saksi_verify_passes_against_the_server(served: tuple[Path, str], tmp_path: Path) -> None:
     folder, url = served
     mirror = tmp_path / "mirror"
+    publish(url, folder)
     vkey = run_saksi("log", "vkey", folder).stdout.strip()
     result = subprocess.run(
         [

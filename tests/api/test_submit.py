@@ -18,6 +18,7 @@ from api_helpers import (
     jpeg_with_gps,
     manager,
     png,
+    publish,
     running,
     state_of,
 )
@@ -52,6 +53,7 @@ def test_a_form_with_photos_is_recorded_published_and_provable(served: tuple[Pat
     with Client(url, device) as client:
         receipt = client.submit_form(form(TPS_A, 11, 22), photos=[page])
         again = client.submit_form(form(TPS_A, 11, 22), photos=[page])
+    publish(url, folder)
     assert receipt["status"] == "ok"
     assert again["status"] == "duplicate"
     assert again["leaf_index"] == receipt["leaf_index"]

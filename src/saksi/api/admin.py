@@ -5,6 +5,7 @@ every other write is a log entry that refuses its own replay."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -16,6 +17,7 @@ from starlette.responses import Response
 
 from saksi.api.errors import ApiError
 from saksi.api.limits import read_body
+from saksi.api.publishing import BackgroundPublication
 from saksi.api.submit import b64_field
 from saksi.api.writer import Writer
 from saksi.canonical import CanonicalError, canonical_bytes
@@ -39,8 +41,9 @@ def request_signing_input(
 
 
 class AdminRequests:
-    def __init__(self, writer: Writer) -> None:
+    def __init__(self, writer: Writer, publication: BackgroundPublication) -> None:
         self.writer = writer
+        self.publication = publication
         self.election_id = writer.election.election_id
         self._nonces: dict[str, float] = {}
 
@@ -88,7 +91,7 @@ class AdminRequests:
         if not isinstance(options, dict) or not isinstance(options.get("exports", False), bool):
             raise ApiError(400, 'the body is {"exports": true or false}')
         exports = bool(options.get("exports", False))
-        checkpoint = await self.writer.call(lambda e: e.publish_log(exports=exports))
+        checkpoint = await asyncio.to_thread(self.publication.publish, exports=exports)
         document = {
             "size": checkpoint.size,
             "root": base64.b64encode(checkpoint.root).decode(),

@@ -22,6 +22,7 @@ from saksi.api.errors import ApiError, exception_handlers
 from saksi.api.history import History
 from saksi.api.limits import BODY_SECONDS, RateLimiter
 from saksi.api.openapi import openapi_document
+from saksi.api.publishing import BackgroundPublication
 from saksi.api.reads import Reads, respond
 from saksi.api.static import PublicFiles
 from saksi.api.submit import Submissions
@@ -57,7 +58,9 @@ class _Api:
             return open_store(url, folder.sqlite_path, election.election_id)
 
         self.history = History(folder.root / "history.jsonl")
-        self.writer = Writer(election, self.history.maybe_record)
+        election.publish_on_commit = False  # published off the writer's path instead
+        self.writer = Writer(election, self._after_commit)
+        self.publication = BackgroundPublication(self.writer, read_store, folder.read_cadence())
         self.documents = Documents(read_store, lambda: self.writer.size)
         self.reads = Reads(self.documents, self.writer)
         self.submissions = Submissions(
@@ -65,10 +68,15 @@ class _Api:
             RateLimiter(limits.per_address, limits.address_burst, "address"),
             RateLimiter(limits.per_key, limits.key_burst, "key"),
         )
-        self.admin = AdminRequests(self.writer)
+        self.admin = AdminRequests(self.writer, self.publication)
         self.openapi = prepare(orjson.dumps(openapi_document(election.election_id)), "json", 0)
 
+    def _after_commit(self, election: Election) -> None:
+        self.history.maybe_record(election)
+        self.publication.after_commit(election)
+
     def close(self) -> None:
+        self.publication.close()
         self.writer.close()
         self.documents.close()
 

@@ -9,6 +9,7 @@ submitter is answered only after its entry is durable. Other work on the electio
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import queue
 import threading
@@ -30,11 +31,20 @@ MAX_BATCH = 1000
 class _Job:
     entry: Entry | None
     call: Callable[[Election], Any] | None
-    future: asyncio.Future[Any]
-    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any] | concurrent.futures.Future[Any]
+    loop: asyncio.AbstractEventLoop | None  # None: asked from a plain thread
 
 
-def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+def _answer(job: _Job, value: Any, error: BaseException | None) -> None:
+    if job.loop is not None:
+        job.loop.call_soon_threadsafe(_settle, job.future, value, error)
+    elif error is not None:
+        job.future.set_exception(error)
+    else:
+        job.future.set_result(value)
+
+
+def _settle(future: Any, value: Any, error: BaseException | None) -> None:
     if future.done():  # the client went away
         return
     if error is not None:
@@ -64,6 +74,12 @@ class Writer:
         """Run ``work`` on the writer thread, between batches."""
         result: T = await self._put(None, work)
         return result
+
+    def run_blocking(self, work: Callable[[Election], T]) -> T:
+        """``call`` for a plain thread (not the event loop's): waits for the result."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._queue.put(_Job(None, work, future, None))
+        return future.result()
 
     async def _put(self, entry: Entry | None, work: Callable[[Election], Any] | None) -> Any:
         loop = asyncio.get_running_loop()
@@ -106,7 +122,7 @@ class Writer:
                 value, error = job.call(self.election), None
             except BaseException as exc:
                 value, error = None, exc
-            job.loop.call_soon_threadsafe(_settle, job.future, value, error)
+            _answer(job, value, error)
         self._commit(batch)
 
     def _commit(self, batch: list[_Job]) -> None:
@@ -128,6 +144,6 @@ class Writer:
                 log.exception("after-commit work failed")
         for job, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BaseException):
-                job.loop.call_soon_threadsafe(_settle, job.future, None, outcome)
+                _answer(job, None, outcome)
             else:
-                job.loop.call_soon_threadsafe(_settle, job.future, outcome, None)
+                _answer(job, outcome, None)

@@ -37,7 +37,7 @@ from saksi.log.tree import Tree
 from saksi.log.witnessing import WitnessEndpoint
 from saksi.manifest.entries import manifest_payloads
 from saksi.manifest.model import Manifest
-from saksi.publication.publisher import Publisher
+from saksi.publication.publisher import PublicationSummary, Publisher
 from saksi.registry.entries import DesaRecord, check_desa_records, registry_payloads
 from saksi.registry.model import NATIONAL
 from saksi.store.base import Store, open_store
@@ -85,7 +85,9 @@ class Election:
         self._batch: dict[int, tuple[dict[str, Any], str]] = {}
         self._writer: threading.Thread | None = None
         self._publisher: LogPublisher | None = None
-        self._proof_tree: Tree | None = None  # for receipts before any publication here
+        self._proof_tree: Tree | None = None
+        # The [log] cadence, applied after each commit; the HTTP server applies it itself.
+        self.publish_on_commit = True  # for receipts before any publication here
         self._files: Publisher | None = None
         self._publishing = False
         self._cadence = folder.read_cadence()
@@ -344,7 +346,7 @@ class Election:
         self._batch.clear()
         if sync:
             self.flush()
-            if not self._publishing:
+            if self.publish_on_commit and not self._publishing:
                 self.maybe_publish()
 
     def maybe_publish(self) -> Checkpoint | None:
@@ -489,21 +491,46 @@ class Election:
         self._publishing = True
         try:
             self._publish_files(exports)
-            if self._publisher is None:
-                witnesses = [
-                    WitnessEndpoint(url, CosignerKey.parse(vkey))
-                    for url, vkey in self.folder.read_witnesses()
-                ]
-                self._publisher = LogPublisher(
-                    self.folder.public_dir / "log",
-                    self.folder.root / "log-state.json",
-                    self.log_signer(),
-                    witnesses,
-                )
-            self.record.sync()
-            checkpoint = self._publisher.publish(self.record)
+            return self._sign_checkpoint()
         finally:
             self._publishing = False
+
+    def publication_files(self) -> Publisher:
+        """The writer of public/ (one per open election: it remembers what it wrote)."""
+        if self._files is None:
+            self._files = Publisher(
+                self.folder.public_dir, self.folder.photos_dir, self.election_id
+            )
+        return self._files
+
+    def record_publication(self, summary: PublicationSummary | None, size: int) -> Checkpoint:
+        """Record a publication written from a snapshot at record size ``size`` (None:
+        nothing new to record), then sign a checkpoint. The HTTP server writes public/
+        off the writer thread and calls this on it."""
+        if self._publishing:
+            raise SaksiError("a publication is already running in this process")
+        self._publishing = True
+        try:
+            if summary is not None:
+                self._append_publication(summary, size)
+            return self._sign_checkpoint()
+        finally:
+            self._publishing = False
+
+    def _sign_checkpoint(self) -> Checkpoint:
+        if self._publisher is None:
+            witnesses = [
+                WitnessEndpoint(url, CosignerKey.parse(vkey))
+                for url, vkey in self.folder.read_witnesses()
+            ]
+            self._publisher = LogPublisher(
+                self.folder.public_dir / "log",
+                self.folder.root / "log-state.json",
+                self.log_signer(),
+                witnesses,
+            )
+        self.record.sync()
+        checkpoint = self._publisher.publish(self.record)
         self._published_size, self._published_at = checkpoint.size, time.monotonic()
         self._checkpoint_behind = False
         return checkpoint
@@ -532,15 +559,14 @@ class Election:
         """Write the publication folder for the current size and record its index."""
         self.flush()  # waits for a background write, then writes the rest itself
         state = self.state
-        if self._files is None:
-            self._files = Publisher(
-                self.folder.public_dir, self.folder.photos_dir, self.election_id
-            )
+        files = self.publication_files()
         nothing_new = state.size == state.publication_leaf + 1
-        if nothing_new and not (exports and not self._files.exports_at(state.published_size)):
+        if nothing_new and not (exports and not files.exports_at(state.published_size)):
             return
         size = state.size
-        summary = self._files.publish(self.store, size, exports=exports)
+        self._append_publication(files.publish(self.store, size, exports=exports), size)
+
+    def _append_publication(self, summary: PublicationSummary, size: int) -> None:
         payload = {"files": len(summary.index.files), "index": summary.digest, "log_size": size}
         self.append(
             [make_entry(EntryType.PUBLICATION, self.election_id, payload, self.key("admin"))],

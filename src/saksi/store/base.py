@@ -58,6 +58,11 @@ class Store(ABC):
     def close(self) -> None: ...
 
     @abstractmethod
+    def snapshot(self) -> None:
+        """Begin a read transaction that sees one committed state until rollback():
+        a publication reads every total at one record size while the writer goes on."""
+
+    @abstractmethod
     def drop_all(self) -> None:
         """Remove every projection table (before a rebuild)."""
 

@@ -90,6 +90,10 @@ class PostgresStore(Store):
     def commit(self) -> None:
         self.connection.commit()
 
+    def snapshot(self) -> None:
+        self.connection.rollback()
+        self.connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
     def rollback(self) -> None:
         self.connection.rollback()
 

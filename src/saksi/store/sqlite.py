@@ -63,6 +63,10 @@ class SqliteStore(Store):
     def close(self) -> None:
         self.connection.close()
 
+    def snapshot(self) -> None:
+        self.connection.rollback()
+        self.connection.execute("BEGIN")  # WAL: the first read fixes what it sees
+
     def drop_all(self) -> None:
         for table in TABLES:
             self.connection.execute(f"DROP TABLE IF EXISTS {table}")
