@@ -1,6 +1,7 @@
 """API benchmark: cached reads and sustained signed submissions over HTTP, on loopback.
 
 Usage: .venv/bin/python bench/api.py [--provinces 31,36] [--seconds 20] [--keep DIR]
+                                     [--publish-every SECONDS]
 
 Needs wrk (Debian: apt-get install wrk). Everything runs on 127.0.0.1 and stops by itself.
 
@@ -282,6 +283,7 @@ def bench_writes(election: Path, built: Path, work: Path, seconds: int) -> bool:
         stop.set()
         prober.join()
         after = httpx.get(server.url + "/api/election.json").json()["log_size"]
+        checkpoint = int(httpx.get(server.url + "/log/checkpoint").text.split("\n")[1])
     finally:
         server.stop()
     recorded = after - before - len(latencies)
@@ -298,6 +300,10 @@ def bench_writes(election: Path, built: Path, work: Path, seconds: int) -> bool:
         f"[latency] POST until GET /api/totals.json shows it: {len(latencies)} probes, "
         f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
     )
+    print(
+        f"[writes] signed checkpoint at the end: {checkpoint:,} of {after:,} entries "
+        f"(before the load: {before:,})"
+    )
     passed = rate >= TARGET_WRITES and p99 <= TARGET_P99
     print(
         f"[writes] targets (>= {TARGET_WRITES:,} forms/s, p99 <= {TARGET_P99:g} s): "
@@ -307,13 +313,19 @@ def bench_writes(election: Path, built: Path, work: Path, seconds: int) -> bool:
     return passed
 
 
-def run(work: Path, provinces: str, seconds: int) -> bool:
+def run(work: Path, provinces: str, seconds: int, publish_every: float) -> bool:
     built = prepare(work, provinces)
     # Each run starts from the enrolled election before any form: a copy.
     election = work / "run"
     shutil.rmtree(election, ignore_errors=True)
     shutil.copytree(built / "election", election)
     reads = bench_reads(election, work)
+    if publish_every > 0:  # the server publishes public/ in the background during the load
+        config = election / "saksi.toml"
+        config.write_text(
+            config.read_text() + f"\n[log]\ncheckpoint_every_seconds = {publish_every}\n"
+        )
+        print(f"[writes] with a publication due every {publish_every:g} s", flush=True)
     return bench_writes(election, built, work, seconds) and reads
 
 
@@ -322,6 +334,12 @@ def main() -> None:
     parser.add_argument("--provinces", default="31,36", help="comma-separated provinsi codes")
     parser.add_argument("--seconds", type=int, default=20, help="length of the write load")
     parser.add_argument("--keep", type=Path, help="keep and reuse the setup in this folder")
+    parser.add_argument(
+        "--publish-every",
+        type=float,
+        default=0.0,
+        help="seconds between background publications during the write load (0: none)",
+    )
     parser.add_argument("--build", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build:
@@ -331,10 +349,10 @@ def main() -> None:
         raise SystemExit("bench/api.py needs wrk: apt-get install wrk")
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
-        ok = run(args.keep, args.provinces, args.seconds)
+        ok = run(args.keep, args.provinces, args.seconds, args.publish_every)
     else:
         with tempfile.TemporaryDirectory(prefix="saksi-bench-api-") as tmp:
-            ok = run(Path(tmp), args.provinces, args.seconds)
+            ok = run(Path(tmp), args.provinces, args.seconds, args.publish_every)
     sys.exit(0 if ok else 1)
 
 
