@@ -122,6 +122,7 @@ class Writer:
                 value, error = job.call(self.election), None
             except BaseException as exc:
                 value, error = None, exc
+            self.size = len(self.election.record)  # a publication appends an entry
             _answer(job, value, error)
         self._commit(batch)
 
