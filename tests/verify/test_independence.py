@@ -12,8 +12,8 @@ import pytest
 
 VERIFY = Path(__file__).resolve().parents[2] / "src" / "saksi" / "verify"
 
-# Canonical JSON and the entry envelope, RFC 6962 hashing, signed notes and checkpoints,
-# tlog-tiles paths, cosignatures, and the shared error type.
+# Canonical JSON and the entry envelope, RFC 6962 hashing, Ed25519 verification, signed
+# notes and checkpoints, tlog-tiles paths, cosignatures, and the shared error type.
 ALLOWED = {
     "saksi.canonical",
     "saksi.errors",
@@ -21,6 +21,7 @@ ALLOWED = {
     "saksi.log.entry",
     "saksi.log.merkle",
     "saksi.log.note",
+    "saksi.log.signature",
     "saksi.log.tiles",
     "saksi.witness.cosignature",
 }

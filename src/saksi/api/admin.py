@@ -24,7 +24,7 @@ from saksi.canonical import CanonicalError, canonical_bytes
 from saksi.errors import RejectedEntry
 from saksi.keys.authority import Role
 from saksi.log.entry import Auth, Entry, EntryType, payload_hash
-from saksi.verify.signature import signature_valid
+from saksi.log.signature import signature_valid
 
 __all__ = ["REQUEST_DOMAIN", "AdminRequests", "request_signing_input"]
 

@@ -21,7 +21,7 @@ from saksi.election.election import Election, Receipt
 from saksi.errors import RejectedEntry
 from saksi.keys.authority import Role
 from saksi.log.entry import Auth, Entry, EntryType, payload_hash
-from saksi.verify.signature import signature_valid
+from saksi.log.signature import signature_valid
 
 __all__ = ["PHOTO_DOMAIN", "Submissions", "b64_field", "photo_signing_input"]
 

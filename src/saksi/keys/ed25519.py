@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from saksi.canonical import canonical_bytes
 from saksi.errors import SaksiError
 from saksi.log.entry import Auth, Entry, EntryType, payload_hash, signing_input
+from saksi.log.signature import signature_valid
 
 __all__ = ["SigningKey", "verify_auth"]
 
@@ -98,10 +98,7 @@ def verify_auth(auth: Auth, entry_type: str, election: str, payload_bytes: bytes
     assert auth.key is not None
     assert auth.signature is not None
     try:
-        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(auth.key))
-        public.verify(
-            base64.b64decode(auth.signature), signing_input(entry_type, election, payload_bytes)
-        )
-    except (InvalidSignature, ValueError):
+        key, signature = base64.b64decode(auth.key), base64.b64decode(auth.signature)
+    except ValueError:
         return False
-    return True
+    return signature_valid(key, signature, signing_input(entry_type, election, payload_bytes))

@@ -3,7 +3,7 @@
 Written from that text, apart from the server's state machine: it shares only the
 envelope decoder. A refused entry is reported with its leaf index and skipped; the
 replay goes on so that one run shows every problem. Each signature is verified as its
-entry is applied (signature.py).
+entry is applied (saksi.log.signature).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import orjson
 
 from saksi.canonical import CanonicalError, decode_canonical
 from saksi.log.entry import Auth, Entry, EntryType
+from saksi.log.signature import signature_valid
 from saksi.verify.report import Failure, Report
 from saksi.verify.rules import RuleSet
-from saksi.verify.signature import signature_valid
 
 __all__ = ["FormRow", "Layout", "Replay"]
 

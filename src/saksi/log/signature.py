@@ -1,11 +1,13 @@
-"""Ed25519 verification for the replay: libsodium first, the server's library on refusal.
+"""Ed25519 verification (RFC 8032) for the server and the verifier alike: libsodium
+first, OpenSSL on refusal.
 
 libsodium (PyNaCl) verifies in about 38 µs against OpenSSL's 62 µs on the benchmark
 machine, which is what lets a national log of individually signed forms verify in time.
 libsodium is stricter than RFC 8032 requires: it refuses small-order and non-canonical
-keys and R values that OpenSSL (through `cryptography`, which the server signs and checks
-with) accepts. Every signature libsodium accepts, OpenSSL accepts too, so asking OpenSSL
-only on a refusal gives exactly the server's verdict at libsodium's speed.
+keys and R values that OpenSSL (through `cryptography`) accepts. Every signature
+libsodium accepts, OpenSSL accepts too, so asking OpenSSL only on a refusal gives
+exactly OpenSSL's verdict at libsodium's speed: the record's rules do not depend on
+which library checks them.
 """
 
 from __future__ import annotations

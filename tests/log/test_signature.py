@@ -1,5 +1,5 @@
-"""The verifier's Ed25519 check gives exactly the verdict of the library the server uses,
-though it asks libsodium first for speed."""
+"""The Ed25519 check gives exactly OpenSSL's verdict (RFC 8032 as `cryptography` applies
+it), though it asks libsodium first for speed."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import BadSignatureError
 
-from saksi.verify.signature import signature_valid
+from saksi.log.signature import signature_valid
 
 # The identity point as a public key, and R = identity with S = 0: [0]B == R + [k]A for
 # every message. RFC 8032 and OpenSSL accept it; libsodium refuses small-order keys.
