@@ -8,6 +8,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -133,7 +134,17 @@ REFUSALS: list[tuple[str, int, str]] = [
     ("not JSON", 400, "the submission is not valid JSON"),
     ("unknown member", 400, "a submission holds form, key and sig"),
     ("bad signature encoding", 400, "'sig' must be base64 of 64 bytes"),
+    ("non-canonical signature", 400, "'sig' must be base64 of 64 bytes, in canonical form"),
 ]
+
+
+def _non_canonical(form: dict[str, Any], key: SigningKey) -> str:
+    signature = (
+        key.sign(EntryType.RESULT_FORM.value, "pemilu2019", canonical_bytes(form)).signature or ""
+    )
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    flipped = alphabet[alphabet.index(signature[-3]) ^ 1]
+    return signature[:-3] + flipped + signature[-2:]
 
 
 def _attempt_all(url: str, folder: Path, device: SigningKey) -> dict[str, tuple[int, str]]:
@@ -185,6 +196,15 @@ def _attempt_all(url: str, folder: Path, device: SigningKey) -> dict[str, tuple[
                 client,
                 "/api/results",
                 json.dumps({"form": mine, "key": device.public_b64, "sig": "!"}).encode(),
+            ),
+            # A valid signature whose base64 differs only in bits decoding ignores: the
+            # record's decoder would refuse it, so it must never be recorded.
+            "non-canonical signature": lambda: _post(
+                client,
+                "/api/results",
+                json.dumps(
+                    {"form": mine, "key": device.public_b64, "sig": _non_canonical(mine, device)}
+                ).encode(),
             ),
         }
         for case, action in actions.items():

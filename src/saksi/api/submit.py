@@ -20,7 +20,7 @@ from saksi.canonical import CanonicalError, canonical_bytes
 from saksi.election.election import Election, Receipt
 from saksi.errors import RejectedEntry
 from saksi.keys.authority import Role
-from saksi.log.entry import Auth, Entry, EntryType, payload_hash
+from saksi.log.entry import Auth, Entry, EntryType, canonical_b64, payload_hash
 from saksi.log.signature import signature_valid
 
 __all__ = ["PHOTO_DOMAIN", "Submissions", "b64_field", "photo_signing_input"]
@@ -54,14 +54,11 @@ def _json_object(body: bytes, what: str) -> dict[str, Any]:
 
 
 def b64_field(value: Any, size: int, what: str) -> str:
+    """``value`` if it is canonical base64 of ``size`` bytes, as the record holds it."""
     try:
-        ok = isinstance(value, str) and len(base64.b64decode(value, validate=True)) == size
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ApiError(400, f"'{what}' must be base64 of {size} bytes")
-    assert isinstance(value, str)
-    return value
+        return canonical_b64(value, size, what)
+    except CanonicalError:
+        raise ApiError(400, f"'{what}' must be base64 of {size} bytes, in canonical form") from None
 
 
 def _receipt(receipt: Receipt) -> Response:

@@ -27,7 +27,7 @@ from saksi.errors import RecordError, RegistryError, RejectedEntry, SaksiError, 
 from saksi.ingest.columns import columns_from_dicts
 from saksi.keys.ed25519 import SigningKey
 from saksi.log.checkpoint import Checkpoint
-from saksi.log.entry import Entry, EntryType, decode_entry, encode_entry
+from saksi.log.entry import Entry, EntryType, check_auth, decode_entry, encode_entry
 from saksi.log.merkle import leaf_hash
 from saksi.log.note import NoteSigner
 from saksi.log.proofs import receipt_from_tree
@@ -256,24 +256,12 @@ class Election:
 
     def append(self, entries: list[Entry], *, verify: bool = True) -> list[Receipt | None]:
         """Check, record (fsync) and apply entries as one batch: all of them or none."""
-        state = self.state
-        start = state.size
+        start = self.state.size
         encoded: list[bytes] = []
-        results: list[Receipt | None] = []
         try:
-            for entry in entries:
-                data = encode_entry(entry.type, entry.election, entry.payload_bytes, entry.auth)
-                seq = state.size
-                outcome = state.apply(entry, verify=verify)
-                if outcome is not None and outcome.duplicate:
-                    results.append(self.receipt(outcome))
-                    continue
-                if entry.type is EntryType.RESULT_FORM:
-                    self._batch[seq] = (entry.payload, entry.payload_hash.hex())
-                encoded.append(data)
-                results.append(
-                    Receipt(seq, hashlib.sha256(data).hexdigest(), entry.payload_hash.hex(), False)
-                )
+            results: list[Receipt | None] = [
+                self._stage(entry, start, encoded, verify) for entry in entries
+            ]
         except (RejectedEntry, CanonicalError) as exc:
             self.undo(start)
             if isinstance(exc, CanonicalError):
@@ -285,42 +273,42 @@ class Election:
     def append_each(self, entries: list[Entry]) -> list[Receipt | RejectedEntry]:
         """Check each entry on its own and record (fsync once) those accepted: the group
         commit of the HTTP API, where one refused submission must not sink the others."""
-        state = self.state
-        start = state.size
+        start = self.state.size
         encoded: list[bytes] = []
         results: list[Receipt | RejectedEntry] = []
         try:
             for entry in entries:
                 try:
-                    data = encode_entry(entry.type, entry.election, entry.payload_bytes, entry.auth)
-                    seq = state.size
                     # A refused entry leaves the state as it was (checks come before changes).
-                    outcome = state.apply(entry, verify=True)
+                    results.append(self._stage(entry, start, encoded, True))
                 except CanonicalError as exc:
                     results.append(RejectedEntry(str(exc)))
-                    continue
                 except RejectedEntry as exc:
                     results.append(exc)
-                    continue
-                if outcome is not None and outcome.duplicate:
-                    if outcome.seq >= start:  # the same form twice in this batch
-                        first = encoded[outcome.seq - start]
-                        digest = hashlib.sha256(first).hexdigest()
-                        results.append(Receipt(outcome.seq, digest, outcome.payload_hash, True))
-                    else:
-                        results.append(self.receipt(outcome))
-                    continue
-                if entry.type is EntryType.RESULT_FORM:
-                    self._batch[seq] = (entry.payload, entry.payload_hash.hex())
-                encoded.append(data)
-                results.append(
-                    Receipt(seq, hashlib.sha256(data).hexdigest(), entry.payload_hash.hex(), False)
-                )
         except BaseException:
             self.undo(start)  # an unexpected failure: back to what the record holds
             raise
         self.commit(encoded, start)
         return results
+
+    def _stage(self, entry: Entry, start: int, encoded: list[bytes], verify: bool) -> Receipt:
+        """Check and apply one entry of the batch that began at ``start``; its bytes join
+        ``encoded`` unless it repeats a form already recorded (then: that receipt)."""
+        check_auth(entry.auth)  # the record must read back every entry it holds
+        data = encode_entry(entry.type, entry.election, entry.payload_bytes, entry.auth)
+        seq = self.state.size
+        outcome = self.state.apply(entry, verify=verify)
+        if outcome is not None and outcome.duplicate:
+            if outcome.seq >= start:  # the same form twice in this batch
+                first = encoded[outcome.seq - start]
+                return Receipt(
+                    outcome.seq, hashlib.sha256(first).hexdigest(), outcome.payload_hash, True
+                )
+            return self.receipt(outcome)
+        if entry.type is EntryType.RESULT_FORM:
+            self._batch[seq] = (entry.payload, entry.payload_hash.hex())
+        encoded.append(data)
+        return Receipt(seq, hashlib.sha256(data).hexdigest(), entry.payload_hash.hex(), False)
 
     def receipt(self, outcome: FormOutcome) -> Receipt:
         data = self.record[outcome.seq]

@@ -23,6 +23,8 @@ __all__ = [
     "Entry",
     "EntryType",
     "Envelope",
+    "canonical_b64",
+    "check_auth",
     "decode_entry",
     "encode_entry",
     "payload_hash",
@@ -141,7 +143,8 @@ def signing_prefix(entry_type: str, election: str) -> bytes:
     return signing_input(entry_type, election, b"")
 
 
-def _b64(text: Any, size: int, what: str) -> str:
+def canonical_b64(text: Any, size: int, what: str) -> str:
+    """``text`` if it is canonical base64 of ``size`` bytes; CanonicalError otherwise."""
     if not isinstance(text, str):
         raise CanonicalError(f"{what} must be a base64 string")
     try:
@@ -167,9 +170,16 @@ def _decode_auth(value: Any) -> Auth:
         return Auth(attestation=_hex32(value["attestation"], "auth.attestation"))
     if set(value) == {"key", "sig"}:
         return Auth(
-            key=_b64(value["key"], 32, "auth.key"), signature=_b64(value["sig"], 64, "auth.sig")
+            key=canonical_b64(value["key"], 32, "auth.key"),
+            signature=canonical_b64(value["sig"], 64, "auth.sig"),
         )
     raise CanonicalError("auth must hold either {key, sig} or {attestation}")
+
+
+def check_auth(auth: Auth) -> None:
+    """Raise CanonicalError unless the record's decoder would read ``auth`` back as it is:
+    base64 that decodes to the right bytes but is not canonical must never be recorded."""
+    _decode_auth(auth.to_json())
 
 
 def decode_entry(data: bytes) -> Entry:
