@@ -17,12 +17,6 @@ __all__ = ["PublicFiles"]
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def _immutable(path: str) -> bool:
-    if path.startswith("log/tile/"):
-        return True  # full and partial tiles and bundles: a partial tile has its own name
-    return path.startswith("photos/") and not path.startswith("photos/list/")
-
-
 def _image_type(path: Any) -> str:
     with open(path, "rb") as handle:
         head = handle.read(8)
@@ -43,10 +37,13 @@ class PublicFiles(StaticFiles):
     ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         relative = self.prefix + os.path.relpath(full_path, str(self.directory))
-        response.headers["Cache-Control"] = IMMUTABLE if _immutable(relative) else "no-cache"
-        if relative.startswith("log/tile/"):
+        # Full and partial tiles and bundles (a partial tile has its own name), and photos.
+        tile = relative.startswith("log/tile/")
+        photo = relative.startswith("photos/") and not relative.startswith("photos/list/")
+        response.headers["Cache-Control"] = IMMUTABLE if tile or photo else "no-cache"
+        if tile:
             response.headers["Content-Type"] = "application/octet-stream"
-        elif relative.startswith("photos/") and not relative.startswith("photos/list/"):
+        elif photo:
             response.headers["Content-Type"] = _image_type(full_path)
         elif relative == "log/checkpoint":
             response.headers["Content-Type"] = "text/plain; charset=utf-8"
