@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +16,7 @@ from PIL import Image
 
 from saksi.cli.readonly import open_store_readonly
 from saksi.keys.ed25519 import SigningKey
-from support import free_port, pemilu2019_election, serving, tps_csv
+from support import free_port, pemilu2019_election, run_saksi, serving, tps_csv
 
 CONTEST, SOURCE = "PPWP", "kpps"
 
@@ -30,6 +32,22 @@ def build_election(root: Path, *, cadence: int | None = None) -> Path:
         config = folder / "saksi.toml"
         config.write_text(config.read_text() + f"\n[log]\ncheckpoint_every_entries = {cadence}\n")
     return folder
+
+
+def verify_served(url: str, folder: Path, mirror: Path) -> tuple[int, dict[str, Any]]:
+    """`saksi verify URL --json` as a user runs it, pinning the election's log key, with
+    the mirror in ``mirror``: its exit code and its report."""
+    vkey = run_saksi("log", "vkey", folder).stdout.strip()
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "saksi", "verify", url, "--vkey", vkey),
+            *("--json", "--no-state", "--mirror", str(mirror)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.returncode, json.loads(result.stdout)
 
 
 def publish(url: str, folder: Path) -> dict[str, Any]:

@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from api_helpers import build_election, form, manager, png, publish, running, state_of
+from api_helpers import (
+    build_election,
+    form,
+    manager,
+    png,
+    publish,
+    running,
+    state_of,
+    verify_served,
+)
 
 from saksi.client.submitter import Client, SubmissionRefused
 from saksi.keys.ed25519 import SigningKey
@@ -124,18 +131,8 @@ def test_the_verifier_replays_the_enrolments(
         device.enrol("kpps", "9-001", code)
         device.submit_form(form("9-001"))
     publish(url, folder)
-    vkey = run_saksi("log", "vkey", folder).stdout.strip()
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "saksi", "verify", url, "--vkey", vkey),
-            *("--json", "--no-state", "--mirror", str(mirror)),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    report = json.loads(result.stdout)
-    assert result.returncode == 0, report["failures"]
+    exit_code, report = verify_served(url, folder, mirror)
+    assert exit_code == 0, report["failures"]
     assert report["forms_checked"] >= 1
 
 

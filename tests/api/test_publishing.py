@@ -3,19 +3,15 @@ go on, and what it publishes verifies."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
-from api_helpers import build_election, form, manager, publish, running
+from api_helpers import build_election, form, manager, publish, running, verify_served
 
 from saksi.client.submitter import Client
 from saksi.keys.ed25519 import SigningKey
 from saksi.log.entry import EntryType
-from support import run_saksi
 
 TPS = [f"{d}-00{t}" for d in range(1, 16) for t in (1, 2)]
 
@@ -47,16 +43,6 @@ def test_the_cadence_publishes_in_the_background(tmp_path: Path) -> None:
         index = httpx.get(f"{url}/index.json").json()
         assert leaves[0] < index["log_size"] <= size  # public/ shows forms submitted here
         publish(url, folder)  # waits for one still running, so the verifier sees it whole
-        vkey = run_saksi("log", "vkey", folder).stdout.strip()
-        result = subprocess.run(
-            [
-                *(sys.executable, "-m", "saksi", "verify", url, "--vkey", vkey, "--json"),
-                *("--no-state", "--mirror", str(tmp_path / "mirror")),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    report = json.loads(result.stdout)
-    assert result.returncode == 0, report["failures"]
+        code, report = verify_served(url, folder, tmp_path / "mirror")
+    assert code == 0, report["failures"]
     assert report["totals_checked"] > 0

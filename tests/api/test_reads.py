@@ -7,15 +7,13 @@ import csv
 import io
 import json
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from api_helpers import CONTEST, build_election, form, manager, publish, running
+from api_helpers import CONTEST, build_election, form, manager, publish, running, verify_served
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -24,7 +22,6 @@ from saksi.api.app import create_app
 from saksi.client.submitter import Client, SubmissionRefused
 from saksi.keys.ed25519 import SigningKey
 from saksi.log.entry import EntryType
-from support import run_saksi
 
 REPORTED = ["1-001", "1-002", "2-001"]
 
@@ -156,18 +153,8 @@ def test_saksi_verify_passes_against_the_server(served: tuple[Path, str], tmp_pa
     folder, url = served
     mirror = tmp_path / "mirror"
     publish(url, folder)
-    vkey = run_saksi("log", "vkey", folder).stdout.strip()
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "saksi", "verify", url, "--vkey", vkey),
-            *("--json", "--no-state", "--mirror", str(mirror)),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    report = json.loads(result.stdout)
-    assert result.returncode == 0, report["failures"]
+    code, report = verify_served(url, folder, mirror)
+    assert code == 0, report["failures"]
     assert report["ok"]
     assert report["forms_checked"] >= len(REPORTED)
     assert report["totals_checked"] > 0
