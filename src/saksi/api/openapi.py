@@ -90,6 +90,10 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _json_body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
 def _errors(*statuses: int) -> dict[str, Any]:
     return {str(s): _json(_ERROR, "refused; nothing was stored") for s in statuses}
 
@@ -232,23 +236,18 @@ def openapi_document(election: str) -> dict[str, Any]:
             "/api/results": {
                 "post": {
                     "summary": "Submit a signed result form (or a correction)",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["form", "key", "sig"],
-                                    "additionalProperties": False,
-                                    "properties": {
-                                        "form": {"type": "object"},
-                                        "key": _B64_KEY,
-                                        "sig": _B64_SIG,
-                                    },
-                                }
-                            }
-                        },
-                    },
+                    "requestBody": _json_body(
+                        {
+                            "type": "object",
+                            "required": ["form", "key", "sig"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "form": {"type": "object"},
+                                "key": _B64_KEY,
+                                "sig": _B64_SIG,
+                            },
+                        }
+                    ),
                     "responses": {
                         "201": _json(_RECEIPT, "recorded (durable)"),
                         "200": _json(_RECEIPT, "the same form was recorded before"),
@@ -260,31 +259,26 @@ def openapi_document(election: str) -> dict[str, Any]:
                 "post": {
                     "summary": "Record a key registration or revocation, enrolment codes, or "
                     "a device's enrolment",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["type", "payload", "key", "sig"],
-                                    "additionalProperties": False,
-                                    "properties": {
-                                        "type": {
-                                            "enum": [
-                                                "keys_register",
-                                                "keys_revoke",
-                                                "enrolment_codes",
-                                                "enrolment",
-                                            ]
-                                        },
-                                        "payload": {"type": "object"},
-                                        "key": _B64_KEY,
-                                        "sig": _B64_SIG,
-                                    },
-                                }
-                            }
-                        },
-                    },
+                    "requestBody": _json_body(
+                        {
+                            "type": "object",
+                            "required": ["type", "payload", "key", "sig"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "type": {
+                                    "enum": [
+                                        "keys_register",
+                                        "keys_revoke",
+                                        "enrolment_codes",
+                                        "enrolment",
+                                    ]
+                                },
+                                "payload": {"type": "object"},
+                                "key": _B64_KEY,
+                                "sig": _B64_SIG,
+                            },
+                        }
+                    ),
                     "responses": {
                         "201": _json(_RECEIPT, "recorded (durable)"),
                         **_errors(400, 413, 422, 429),
@@ -295,17 +289,13 @@ def openapi_document(election: str) -> dict[str, Any]:
                 "post": {
                     "summary": "Publish now and sign a checkpoint (admin request)",
                     "parameters": _ADMIN_HEADERS,
-                    "requestBody": {
-                        "required": False,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {"exports": {"type": "boolean"}},
-                                }
-                            }
+                    "requestBody": _json_body(
+                        {
+                            "type": "object",
+                            "properties": {"exports": {"type": "boolean"}},
                         },
-                    },
+                        required=False,
+                    ),
                     "responses": {
                         "200": _json(
                             {"type": "object", "required": ["size", "root", "origin"]},
@@ -319,18 +309,13 @@ def openapi_document(election: str) -> dict[str, Any]:
                 "post": {
                     "summary": "Record an official decision (admin request)",
                     "parameters": _ADMIN_HEADERS,
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["payload", "sig"],
-                                    "properties": {"payload": {"type": "object"}, "sig": _B64_SIG},
-                                }
-                            }
-                        },
-                    },
+                    "requestBody": _json_body(
+                        {
+                            "type": "object",
+                            "required": ["payload", "sig"],
+                            "properties": {"payload": {"type": "object"}, "sig": _B64_SIG},
+                        }
+                    ),
                     "responses": {
                         "201": _json(_RECEIPT, "recorded (durable)"),
                         **_errors(400, 401, 403, 409, 413, 422),
