@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -451,20 +452,23 @@ class Election:
     def store_photo(self, data: bytes) -> str:
         """Keep a form photo under its SHA-256 (the hash a form lists); returns the hash.
 
-        Written to a temporary name, fsync'd and renamed, so a photo a form names is
-        complete whenever it exists.
+        Written to a temporary name of its own, fsync'd and renamed, so a photo a form
+        names is complete whenever it exists. It touches only the photo folder, so it is
+        safe from any thread (the HTTP server stores photos off the writer thread), even
+        for two uploads of the same photo at once.
         """
         digest = hashlib.sha256(data).hexdigest()
         path = self.folder.photo_path(digest)
         if path.exists():
             return digest
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("wb") as handle:
+        with tempfile.NamedTemporaryFile(
+            dir=path.parent, prefix=path.name + ".", suffix=".tmp", delete=False
+        ) as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        os.replace(handle.name, path)
         return digest
 
     def log_signer(self) -> NoteSigner:
