@@ -13,7 +13,7 @@ import httpx
 import pytest
 from api_helpers import build_election, manager, running, state_of
 
-from saksi.api.admin import request_signing_input
+from saksi.api.signing import request_signing_input
 from saksi.canonical import canonical_bytes
 from saksi.client.submitter import Client, SubmissionRefused
 from saksi.keys.ed25519 import SigningKey

@@ -101,7 +101,7 @@ def test_a_correction_replaces_the_current_version_only(served: tuple[Path, str]
 
 def _raw_photo(client: Client, data: bytes) -> None:
     """Upload bytes as they are, without the client's metadata stripping."""
-    from saksi.api.submit import photo_signing_input
+    from saksi.api.signing import photo_signing_input
 
     digest = hashlib.sha256(data).hexdigest()
     signature = client.key.private.sign(photo_signing_input(client.election, digest))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import json
 import time
 from typing import Any
@@ -18,6 +17,7 @@ from starlette.responses import Response
 from saksi.api.errors import ApiError
 from saksi.api.limits import read_body
 from saksi.api.publishing import BackgroundPublication
+from saksi.api.signing import request_signing_input
 from saksi.api.submit import b64_field
 from saksi.api.writer import Writer
 from saksi.canonical import CanonicalError, canonical_bytes
@@ -26,18 +26,10 @@ from saksi.keys.authority import Role
 from saksi.log.entry import Auth, Entry, EntryType, payload_hash
 from saksi.log.signature import signature_valid
 
-__all__ = ["REQUEST_DOMAIN", "AdminRequests", "request_signing_input"]
+__all__ = ["AdminRequests"]
 
-REQUEST_DOMAIN = b"saksi-request-v1\n"
 WINDOW_SECONDS = 300
 MAX_ADMIN_BODY = 256 * 1024
-
-
-def request_signing_input(
-    method: str, path: str, election: str, nonce: str, when: str, body: bytes
-) -> bytes:
-    fields = (method, path, election, nonce, when, hashlib.sha256(body).hexdigest())
-    return REQUEST_DOMAIN + "\n".join(fields).encode()
 
 
 class AdminRequests:

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from saksi.api.errors import ApiError
 from saksi.api.limits import RateLimiter, read_body
 from saksi.api.photos import MAX_PHOTO_BYTES, PhotoRefused, check_photo
+from saksi.api.signing import photo_signing_input
 from saksi.api.writer import Writer
 from saksi.canonical import CanonicalError, canonical_bytes
 from saksi.election.election import Election, Receipt
@@ -24,10 +25,9 @@ from saksi.keys.authority import Role
 from saksi.log.entry import Auth, Entry, EntryType, canonical_b64, payload_hash
 from saksi.log.signature import signature_valid
 
-__all__ = ["PHOTO_DOMAIN", "Submissions", "b64_field", "photo_signing_input"]
+__all__ = ["Submissions", "b64_field"]
 
 MAX_ENTRY_BODY = 256 * 1024  # a form or key list of up to 65,535 bytes, with room for JSON
-PHOTO_DOMAIN = b"saksi-photo-v1\n"
 _HEX64 = re.compile("[0-9a-f]{64}")
 # Entry types /api/entries takes: each refuses its own replay (a key cannot be
 # registered or revoked twice, a code is issued or used once). Forms go to /api/results.
@@ -37,11 +37,6 @@ _KEY_ENTRIES = {
     EntryType.ENROLMENT_CODES,
     EntryType.ENROLMENT,
 }
-
-
-def photo_signing_input(election: str, digest_hex: str) -> bytes:
-    """What a submitter signs to upload a photo: it names the election and the photo."""
-    return PHOTO_DOMAIN + election.encode() + b"\n" + digest_hex.encode()
 
 
 def _json_object(body: bytes, what: str) -> dict[str, Any]:

@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 
-from saksi.api.admin import request_signing_input
-from saksi.api.submit import photo_signing_input
+from saksi.api.signing import photo_signing_input, request_signing_input
 from saksi.canonical import canonical_bytes
 from saksi.client.metadata import strip_metadata
 from saksi.errors import SaksiError
