@@ -36,9 +36,6 @@ class BackgroundPublication:
         self._lock = threading.Lock()  # one publication at a time
         self._thread: threading.Thread | None = None
         self._closing = False
-        election = writer.election
-        self._published = election.state.publication_leaf  # leaf of the last publication
-        self._published_log_size = election.state.published_size
         self._at = time.monotonic()
 
     def close(self) -> None:
@@ -51,7 +48,7 @@ class BackgroundPublication:
         """On the writer thread: start a publication when the cadence says one is due."""
         if self._closing or (self._thread is not None and self._thread.is_alive()):
             return
-        new = len(election.record) - (self._published + 1)
+        new = len(election.record) - (election.state.publication_leaf + 1)
         due = new > 0 and (
             (self._entries is not None and new >= self._entries)
             or (self._seconds is not None and time.monotonic() - self._at >= self._seconds)
@@ -71,14 +68,17 @@ class BackgroundPublication:
     def publish(self, *, exports: bool) -> Checkpoint:
         """Publish now (waiting for one already running) and sign a checkpoint."""
         with self._lock:
-            election = self.writer.election
-            files = election.publication_files()  # used by this thread only, under the lock
+            # The last publication, as the writer's state holds it (only this lock adds one).
+            leaf, published = self.writer.run_blocking(
+                lambda e: (e.state.publication_leaf, e.state.published_size)
+            )
+            files = self.writer.election.publication_files()  # this thread only, under the lock
             store = self._open_store()
             try:
                 store.snapshot()
                 size = store.log_size()
-                nothing_new = size <= self._published + 1
-                if nothing_new and not (exports and not files.exports_at(self._published_log_size)):
+                nothing_new = size <= leaf + 1
+                if nothing_new and not (exports and not files.exports_at(published)):
                     summary = None
                 else:
                     summary = files.publish(store, size, exports=exports)
@@ -86,8 +86,5 @@ class BackgroundPublication:
                 store.rollback()
                 store.close()
             checkpoint = self.writer.run_blocking(lambda e: e.record_publication(summary, size))
-            if summary is not None:
-                self._published = self.writer.election.state.publication_leaf
-                self._published_log_size = size
             self._at = time.monotonic()
             return checkpoint
