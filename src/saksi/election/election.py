@@ -29,12 +29,10 @@ from saksi.ingest.columns import columns_from_dicts
 from saksi.keys.ed25519 import SigningKey
 from saksi.log.checkpoint import Checkpoint
 from saksi.log.entry import Entry, EntryType, check_auth, decode_entry, encode_entry
-from saksi.log.merkle import leaf_hash
 from saksi.log.note import NoteSigner
 from saksi.log.proofs import receipt_from_tree
 from saksi.log.publish import LogPublisher, SignedState
 from saksi.log.record import Record
-from saksi.log.tree import Tree
 from saksi.log.witnessing import WitnessEndpoint
 from saksi.manifest.entries import manifest_payloads
 from saksi.manifest.model import Manifest
@@ -86,9 +84,8 @@ class Election:
         self._batch: dict[int, tuple[dict[str, Any], str]] = {}
         self._writer: threading.Thread | None = None
         self._publisher: LogPublisher | None = None
-        self._proof_tree: Tree | None = None
         # The [log] cadence, applied after each commit; the HTTP server applies it itself.
-        self.publish_on_commit = True  # for receipts before any publication here
+        self.publish_on_commit = True
         self._files: Publisher | None = None
         self._publishing = False
         self._cadence = folder.read_cadence()
@@ -509,7 +506,7 @@ class Election:
         finally:
             self._publishing = False
 
-    def _sign_checkpoint(self) -> Checkpoint:
+    def _log_publisher(self) -> LogPublisher:
         if self._publisher is None:
             witnesses = [
                 WitnessEndpoint(url, CosignerKey.parse(vkey))
@@ -521,8 +518,11 @@ class Election:
                 self.log_signer(),
                 witnesses,
             )
+        return self._publisher
+
+    def _sign_checkpoint(self) -> Checkpoint:
         self.record.sync()
-        checkpoint = self._publisher.publish(self.record)
+        checkpoint = self._log_publisher().publish(self.record)
         self._published_size, self._published_at = checkpoint.size, time.monotonic()
         self._checkpoint_behind = False
         return checkpoint
@@ -537,15 +537,9 @@ class Election:
         size = Checkpoint.parse(note.decode().split("\n\n", 1)[0] + "\n").size
         if index >= size:
             return None
-        if self._publisher is not None:
-            tree = self._publisher.tree
-        else:
-            if self._proof_tree is None:
-                self._proof_tree = Tree()
-            tree = self._proof_tree
-        for data in self.record.iter_from(tree.size):
-            tree.append(leaf_hash(data))
-        return receipt_from_tree(tree, self.record[index], index, size, note)
+        publisher = self._log_publisher()  # its tree, caught up with the record
+        publisher.catch_up(self.record)
+        return receipt_from_tree(publisher.tree, self.record[index], index, size, note)
 
     def _publish_files(self, exports: bool) -> None:
         """Write the publication folder for the current size and record its index."""
