@@ -11,6 +11,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from browser import browser, open_page, playwright_session  # noqa: F401 (fixtures)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DATA = SHARED / "data"
