@@ -196,7 +196,7 @@ def openapi_document(election: str) -> dict[str, Any]:
                         "200": _json(
                             {
                                 "type": "object",
-                                "required": ["tps_id", "regions", "forms", "log_size"],
+                                "required": ["tps_id", "regions", "forms", "log_size", "log"],
                             },
                             "the TPS",
                         ),

@@ -19,6 +19,7 @@ from saksi.api.documents import (
     tps_document,
 )
 from saksi.api.errors import ApiError
+from saksi.api.evidence import log_document, tps_evidence
 from saksi.api.writer import Writer
 from saksi.errors import SaksiError
 from saksi.store.base import Store
@@ -26,7 +27,11 @@ from saksi.tally.query import default_contest, default_source
 
 __all__ = ["Reads"]
 
-_MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
+_MEDIA = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}
 
 
 def respond(request: Request, prepared: Prepared) -> Response:
@@ -121,7 +126,8 @@ class Reads:
         return await self._get(request, ("flags", contest, source), build)
 
     async def tps(self, request: Request) -> Response:
-        """GET /api/tps/{tps_id}.json: every source's versions, with inclusion proofs."""
+        """GET /api/tps/{tps_id}.json: every source's versions; the current ones with
+        inclusion proofs and the receipts of who vouches for them, and the log's keys."""
         tps_id = str(request.path_params["tps_id"])
         try:
             prepared = await self.documents.get(
@@ -130,10 +136,20 @@ class Reads:
         except SaksiError as exc:
             raise ApiError(404, str(exc)) from None
         document = orjson.loads(prepared.body)
-        leaves = [v["leaf_index"] for f in document["forms"] for v in f["versions"] if v["current"]]
-        proofs = await self.writer.call(lambda e: {i: e.inclusion_receipt(i) for i in leaves})
+        current = [
+            (v["leaf_index"], v["signer"], v["attestation_leaf"])
+            for f in document["forms"]
+            for v in f["versions"]
+            if v["current"]
+        ]
+        # Log keys and receipts come from the writer thread in one call, so every
+        # receipt is against the same published checkpoint (see evidence.py).
+        log, evidence = await self.writer.call(
+            lambda e: (log_document(e), tps_evidence(e, current))
+        )
+        document["log"] = log
         for form in document["forms"]:
             for version in form["versions"]:
                 if version["current"]:
-                    version["proof"] = proofs[version["leaf_index"]]
+                    version.update(evidence[version["leaf_index"]])
         return Response(dumps(document), media_type="application/json")
