@@ -31,6 +31,7 @@ from saksi.election.election import Election
 from saksi.election.folder import ElectionFolder
 from saksi.errors import SaksiError
 from saksi.store.base import Store, open_store
+from saksi.web.pages import Website
 
 __all__ = ["Limits", "create_app", "routes"]
 
@@ -69,9 +70,13 @@ class _Api:
             RateLimiter(limits.per_key, limits.key_burst, "key"),
         )
         self.admin = AdminRequests(self.writer, self.publication)
+        self.website = Website(
+            self.documents, self.reads, self.writer, folder.root, self.history.of
+        )
         self.openapi = prepare(orjson.dumps(openapi_document(election.election_id)), "json", 0)
 
     def _after_commit(self, election: Election) -> None:
+        self.website.committed()
         self.history.maybe_record(election)
         self.publication.after_commit(election)
 
@@ -127,6 +132,9 @@ def routes(api: _Api, public_dir: Path) -> list[BaseRoute]:
         guarded("/api/photos", submissions.photo, Access.SUBMITTER, methods=["POST"]),
         guarded("/api/admin/publish", api.admin.publish, Access.ADMIN, methods=["POST"]),
         guarded("/api/admin/decisions", api.admin.decision, Access.ADMIN, methods=["POST"]),
+        # The website: /, /region/{id}, /tps/{id}, /flags, /verify, /downloads (each also
+        # as .json and .csv) and its /static assets.
+        *api.website.routes(),
         # Everything published: log/, index.json, totals/, flags/, photos/, exports/.
         guarded("/index.json", index, Access.PUBLIC),
         *(

@@ -1,0 +1,1 @@
+"""The public results website: pages, assets and the map."""

@@ -1,0 +1,259 @@
+"""The data of each website page, read from the projection store: what a page shows is
+exactly what its `.json` serves, and its `.csv` is the same rows flattened."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+from saksi.api.documents import children_document, tps_document
+from saksi.errors import SaksiError
+from saksi.store.base import Store
+from saksi.tally.query import default_contest, default_source
+
+__all__ = [
+    "election_choices",
+    "flags_page",
+    "last_minute",
+    "region_page",
+    "rows_csv",
+    "tps_page",
+]
+
+MAX_FLAGS_SHOWN = 500  # rows on the HTML flags page; the .json and .csv carry them all
+
+
+def election_choices(store: Store) -> dict[str, Any]:
+    """Contests, sources (with their kind) and the tallies kept for each pair."""
+    contests = [
+        {"id": c, "name": n}
+        for c, n in store.query("SELECT id, name FROM contests ORDER BY position, id")
+    ]
+    sources = [
+        {"id": s, "name": n, "kind": k}
+        for s, n, k in store.query("SELECT id, name, kind FROM sources ORDER BY id")
+    ]
+    kept = store.query("SELECT contest, source FROM tally_layouts ORDER BY contest, source")
+    return {"contests": contests, "sources": sources, "tallies": [[c, s] for c, s in kept]}
+
+
+def _choice_names(store: Store, contest: str) -> list[dict[str, str]]:
+    rows = store.query(
+        "SELECT id, MIN(name), MIN(position) FROM choices WHERE contest = ? "
+        "GROUP BY id ORDER BY MIN(position), id",
+        (contest,),
+    )
+    return [{"id": i, "name": n} for i, n, _ in rows]
+
+
+def _path(store: Store, region: str | None) -> list[dict[str, str]]:
+    """The regions from the national root down to ``region``."""
+    path = []
+    while region is not None:
+        row = store.query("SELECT name, level, parent FROM regions WHERE id = ?", (region,))
+        if not row:
+            break
+        path.append({"id": region, "name": row[0][0], "level": row[0][1]})
+        region = row[0][2]
+    return list(reversed(path))
+
+
+def _pair(store: Store, contest: str | None, source: str | None) -> tuple[str, str]:
+    c = contest or default_contest(store)
+    s = source or default_source(store)
+    if not store.query("SELECT 1 FROM tally_layouts WHERE contest = ? AND source = ?", (c, s)):
+        raise SaksiError(f"no tally is kept for contest {c} and source {s}")
+    return c, s
+
+
+def region_page(
+    store: Store, region: str, contest: str | None, source: str | None
+) -> dict[str, Any]:
+    """A region's figures, its children's (TPS below a desa) and where it sits."""
+    c, s = _pair(store, contest, source)
+    document = children_document(store, region, c, s)
+    children = document.pop("children")
+    return {
+        "page": "region",
+        "region": document["region"],
+        "path": _path(store, region),
+        "contest": c,
+        "source": s,
+        "log_size": document["log_size"],
+        "choice_names": _choice_names(store, c),
+        "totals": document,
+        "children": children,
+        **election_choices(store),
+    }
+
+
+def tps_page(store: Store, tps_id: str) -> dict[str, Any]:
+    document = tps_document(store, tps_id)
+    return {"page": "tps", **document}
+
+
+def _descendant_desa(store: Store, region: str) -> set[str]:
+    level = [region]
+    found: set[str] = set()
+    while level:
+        marks = ", ".join("?" for _ in level)
+        rows = store.query(
+            f"SELECT id, level FROM regions WHERE parent IN ({marks})",
+            tuple(level),
+        )
+        level = []
+        for rid, kind in rows:
+            if kind == "desa_kelurahan":
+                found.add(rid)
+            else:
+                level.append(rid)
+    return found
+
+
+def flags_page(
+    store: Store,
+    contest: str | None,
+    source: str | None,
+    rule: str | None,
+    region: str | None,
+) -> dict[str, Any]:
+    """Current forms that break a consistency rule, filtered by rule and region."""
+    c, s = _pair(store, contest, source)
+    desa: set[str] | None = None
+    if region and region != "ID":
+        found = store.query("SELECT level FROM regions WHERE id = ?", (region,))
+        if not found:
+            raise SaksiError(f"region {region} is not registered in this election")
+        desa = {region} if found[0][0] == "desa_kelurahan" else _descendant_desa(store, region)
+    rows = store.query(
+        "SELECT f.tps, f.seq, f.flags, t.desa FROM forms f JOIN tps t ON t.id = f.tps "
+        "WHERE f.contest = ? AND f.source = ? AND f.is_current = 1 AND f.flags <> '' "
+        "ORDER BY f.tps",
+        (c, s),
+    )
+    items = []
+    for tps, seq, flags, tps_desa in rows:
+        rules = flags.split(",")
+        if (rule and rule not in rules) or (desa is not None and tps_desa not in desa):
+            continue
+        items.append({"tps_id": tps, "leaf_index": seq, "rules": rules, "desa": tps_desa})
+    counted = store.query(
+        "SELECT flags FROM forms WHERE contest = ? AND source = ? AND is_current = 1 "
+        "AND flags <> ''",
+        (c, s),
+    )
+    per_rule: dict[str, int] = {}
+    for (flags,) in counted:
+        for name in flags.split(","):
+            per_rule[name] = per_rule.get(name, 0) + 1
+    return {
+        "page": "flags",
+        "contest": c,
+        "source": s,
+        "rule": rule,
+        "region": region or "ID",
+        "log_size": store.log_size(),
+        "rules": dict(sorted(per_rule.items())),
+        "flags": items,
+        **election_choices(store),
+    }
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def last_minute(
+    totals: dict[str, Any], samples: list[dict[str, Any]], now: datetime
+) -> dict[str, Any] | None:
+    """What changed since the newest history sample at least a minute old (or the oldest
+    sample, while the history is younger than a minute)."""
+    if not samples:
+        return None
+    older = [s for s in samples if (now - _parse_time(s["time"])).total_seconds() >= 60]
+    base = older[-1] if older else samples[0]
+    choices = {c: int(v) - int(base["choices"].get(c, 0)) for c, v in totals["choices"].items()}
+    return {
+        "since": base["time"],
+        "log_size": totals["log_size"] - int(base["log_size"]),
+        "tps_reported": totals["tps_reported"] - int(base["tps_reported"]),
+        "valid": (totals["valid"] or 0) - int(base["valid"] or 0),
+        "choices": choices,
+    }
+
+
+def _flat(prefix: str, values: dict[str, Any] | None, row: dict[str, Any]) -> None:
+    for key, value in (values or {}).items():
+        row[prefix + key] = value
+
+
+def region_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """One CSV row per child region, or per TPS below a desa."""
+    rows = []
+    for child in document["children"]:
+        row: dict[str, Any] = {}
+        if "tps_id" in child:
+            row.update(tps_id=child["tps_id"], number=child["number"], dpt=child["dpt"])
+            row["leaf_index"] = child["leaf_index"]
+            _flat("choice_", child["votes"], row)
+            _flat("", child["fields"], row)
+            row["flags"] = " ".join(child["flags"])
+        else:
+            region = child["region"]
+            row.update(region_id=region["id"], region_name=region["name"], level=region["level"])
+            _flat("choice_", child["choices"], row)
+            for key in ("valid", "invalid", "voters", "dpt", "turnout", "tps_reported"):
+                row[key] = child[key]
+            row.update(tps_total=child["tps_total"], dpt_total=child["dpt_total"])
+        rows.append(row)
+    return rows
+
+
+def tps_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """One CSV row per version of each source's form at the TPS."""
+    rows = []
+    for form in document["forms"]:
+        for version in form["versions"]:
+            row: dict[str, Any] = {
+                "tps_id": document["tps_id"],
+                "contest": form["contest"],
+                "source": form["source"],
+                "leaf_index": version["leaf_index"],
+                "current": int(version["current"]),
+                "payload_hash": version["payload_hash"],
+                "replaces": version["replaces"],
+            }
+            _flat("choice_", version["votes"], row)
+            _flat("", version["fields"], row)
+            row["flags"] = " ".join(version["flags"])
+            rows.append(row)
+    return rows
+
+
+def flag_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "tps_id": f["tps_id"],
+            "desa": f["desa"],
+            "contest": document["contest"],
+            "source": document["source"],
+            "leaf_index": f["leaf_index"],
+            "rules": " ".join(f["rules"]),
+        }
+        for f in document["flags"]
+    ]
+
+
+def rows_csv(rows: list[dict[str, Any]]) -> bytes:
+    """CSV with a header of every column any row has, in first-seen order."""
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n", restval="")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return out.getvalue().encode()

@@ -1,0 +1,510 @@
+"""The website's routes: every page as HTML, and its data at the same path with `.json`
+or `.csv` appended. Pages are built on the reader thread and cached like the API's reads."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+from starlette.staticfiles import StaticFiles
+
+from saksi.api.access import Access, guarded, guarded_mount
+from saksi.api.documents import Documents, dumps
+from saksi.api.errors import ApiError
+from saksi.api.reads import Reads, respond
+from saksi.api.writer import Writer
+from saksi.errors import SaksiError
+from saksi.store.base import Store
+from saksi.web import geo
+from saksi.web.i18n import LANGUAGES, words
+from saksi.web.page_data import (
+    MAX_FLAGS_SHOWN,
+    flag_rows,
+    flags_page,
+    last_minute,
+    region_page,
+    region_rows,
+    rows_csv,
+    tps_page,
+    tps_rows,
+)
+from saksi.web.render import Renderer
+
+__all__ = ["Website"]
+
+# Pages load only this origin's files; no inline script or style can run.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+# Words the pages' scripts need, beyond numbers.
+_SCRIPT_WORDS = (
+    "leader", "lead_by", "votes", "live_updated", "last_minute_none", "new_tps", "valid",
+    "no_result",
+    "verified", "not_verified", "cannot_verify", "verifying", "check_ok", "check_failed",
+    "check_skipped", "not_in_checkpoint", "check_entry", "check_leaf", "check_inclusion",
+    "check_checkpoint", "check_witness", "check_signature", "check_attestation", "check_key",
+    "differs", "photo_zoom", "compare", "source", "choice", "leaf", "entries",
+    "tps", "kind_official", "kind_party_witness", "kind_crowd", "kind_import",
+)  # fmt: skip
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _share(figures: dict[str, Any], choice: str) -> float | None:
+    valid = figures.get("valid")
+    return figures["choices"].get(choice, 0) / valid if valid else None
+
+
+def _reporting(figures: dict[str, Any]) -> float | None:
+    total = figures.get("tps_total")
+    return figures["tps_reported"] / total if total else None
+
+
+class Website:
+    """The pages of one election, served by the API's process."""
+
+    def __init__(
+        self,
+        documents: Documents,
+        reads: Reads,
+        writer: Writer,
+        election_dir: Path,
+        samples: Callable[[str, str], list[dict[str, Any]]],
+    ) -> None:
+        self.documents, self.reads, self.writer = documents, reads, writer
+        self.public_dir = election_dir / "public"
+        self.samples = samples
+        self.renderer = Renderer()
+        self.map = geo.load_map()
+        record = election_dir / "record" / "entries"
+        self.last_commit = record.stat().st_mtime if record.exists() else None
+        self._log: dict[str, Any] | None = None
+
+    def committed(self) -> None:
+        """Called by the writer after each commit: the time of the last update."""
+        self.last_commit = time.time()
+
+    # -- shared ---------------------------------------------------------------------
+
+    def _checkpoint(self) -> dict[str, Any] | None:
+        path = self.public_dir / "log" / "checkpoint"
+        try:
+            text = path.read_text(encoding="utf-8")
+            stamp = path.stat().st_mtime
+        except OSError:
+            return None
+        lines = text.split("\n")
+        size = int(lines[1]) if len(lines) > 1 and lines[1].isdigit() else None
+        return {"size": size, "time": _iso(stamp), "text": text}
+
+    async def _log_info(self) -> dict[str, Any]:
+        if self._log is None:
+            from saksi.api.evidence import log_document
+
+            self._log = await self.writer.call(log_document)
+        return self._log
+
+    def _live(self, page: dict[str, Any]) -> dict[str, Any]:
+        """The figures that change without the record growing: times and checkpoint."""
+        checkpoint = self._checkpoint()
+        if checkpoint is not None:
+            checkpoint = {"size": checkpoint["size"], "time": checkpoint["time"]}
+        page["last_update"] = _iso(self.last_commit) if self.last_commit else None
+        page["checkpoint"] = checkpoint
+        if page["region"]["id"] == "ID":
+            samples = self.samples(page["contest"], page["source"])
+            page["last_minute"] = last_minute(page["totals"], samples, datetime.now(UTC))
+        return page
+
+    @staticmethod
+    def _lang(request: Request) -> str:
+        lang = request.query_params.get("lang", "id")
+        return lang if lang in LANGUAGES else "id"
+
+    @staticmethod
+    def _param(request: Request, name: str) -> str | None:
+        value = request.query_params.get(name) or None
+        if value is not None and (len(value) > 64 or not value.isprintable()):
+            raise ApiError(400, f"'{name}' must be an id of this election")
+        return value
+
+    async def _cached(
+        self, request: Request, key: tuple[Any, ...], build: Callable[[Store], tuple[bytes, str]]
+    ) -> Response:
+        try:
+            prepared = await self.documents.get(key, build)
+        except SaksiError as exc:
+            raise ApiError(404, str(exc)) from None
+        return respond(request, prepared)
+
+    async def _html(
+        self, request: Request, key: tuple[Any, ...], build: Callable[[Store], bytes]
+    ) -> Response:
+        lang = self._lang(request)
+        try:
+            prepared = await self.documents.get((*key, lang), lambda s: (build(s), "html"))
+        except (SaksiError, ApiError) as exc:
+            return self._error(request, exc)
+        response = respond(request, prepared)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    def _error(self, request: Request, exc: Exception) -> Response:
+        lang = self._lang(request)
+        status = exc.status if isinstance(exc, ApiError) else 404
+        body = self.renderer.render(
+            "error.html",
+            lang,
+            dict(request.query_params),
+            request.url.path,
+            title=words(lang)["not_found" if status == 404 else "error"],
+            message=str(exc.message if isinstance(exc, ApiError) else exc),
+        )
+        return Response(body, status, media_type="text/html", headers=SECURITY_HEADERS)
+
+    def _script_words(self, lang: str) -> dict[str, str]:
+        table = words(lang)
+        return {"lang": lang, **{k: table[k] for k in _SCRIPT_WORDS}}
+
+    # -- regions --------------------------------------------------------------------
+
+    def _region_build(
+        self, region: str, contest: str | None, source: str | None
+    ) -> Callable[[Store], dict[str, Any]]:
+        return lambda store: self._live(region_page(store, region, contest, source))
+
+    async def region_json(self, request: Request) -> Response:
+        region = str(request.path_params.get("region_id", "ID"))
+        contest, source = self._param(request, "contest"), self._param(request, "source")
+        build = self._region_build(region, contest, source)
+        return await self._cached(
+            request,
+            ("page", "region", region, contest, source, "json"),
+            lambda store: (dumps(build(store)), "json"),
+        )
+
+    async def region_csv(self, request: Request) -> Response:
+        region = str(request.path_params.get("region_id", "ID"))
+        contest, source = self._param(request, "contest"), self._param(request, "source")
+        build = self._region_build(region, contest, source)
+        return await self._cached(
+            request,
+            ("page", "region", region, contest, source, "csv"),
+            lambda store: (rows_csv(region_rows(build(store))), "csv"),
+        )
+
+    async def region_html(self, request: Request) -> Response:
+        region = str(request.path_params.get("region_id", "ID"))
+        lang = self._lang(request)
+        try:
+            contest, source = self._param(request, "contest"), self._param(request, "source")
+        except ApiError as exc:
+            return self._error(request, exc)
+        build = self._region_build(region, contest, source)
+        path = request.url.path
+        query = dict(request.query_params)
+
+        def render(store: Store) -> bytes:
+            page = build(store)
+            return self._render_region(store, page, lang, query, path)
+
+        return await self._html(request, ("html", "region", region, contest, source), render)
+
+    def _render_region(
+        self, store: Store, page: dict[str, Any], lang: str, query: dict[str, str], path: str
+    ) -> bytes:
+        w = words(lang)
+        totals = page["totals"]
+        names = {c["id"]: c["name"] for c in page["choice_names"]}
+        ranked = sorted(totals["choices"].items(), key=lambda item: -item[1])
+        leader_text = w["no_result"]
+        if ranked and ranked[0][1] > 0:
+            margin = ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else 0)
+            leader_text = (
+                f"{w['leader']}: {ranked[0][0]} · {names.get(ranked[0][0], '')}, "
+                f"{w['lead_by']} {self._count(margin, lang)} {w['votes'].lower()}"
+            )
+        map_svg, outside = None, []
+        level = page["region"]["level"]
+        if level in ("nasional", "provinsi"):
+            provinces = [(str(i), str(n)) for i, n in store.query(
+                "SELECT id, name FROM regions WHERE parent = 'ID' ORDER BY id"
+            )]  # fmt: skip
+            joined = geo.join(provinces)
+            focus = None
+            if level == "provinsi":
+                codes = {rid: code for code, rid in joined.by_code.items()}
+                focus = codes.get(page["region"]["id"])
+            if level == "nasional" or focus is not None:
+                map_svg = geo.svg(joined, focus=focus, label=w["map_label"])
+            if level == "nasional":
+                unmatched = {rid for rid, _ in joined.unmatched}
+                outside = [c for c in page["children"] if c["region"]["id"] in unmatched]
+        last = page.get("last_minute")
+        last_text = w["last_minute_none"]
+        if last and last["log_size"] > 0:
+            parts = [f"+{self._count(last['tps_reported'], lang)} {w['new_tps']}"]
+            parts += [f"{c} +{self._count(v, lang)}" for c, v in last["choices"].items()]
+            last_text = ", ".join(parts)
+        contest_name = next(
+            (c["name"] for c in page["contests"] if c["id"] == page["contest"]), page["contest"]
+        )
+        source_name = next(
+            (s["name"] for s in page["sources"] if s["id"] == page["source"]), page["source"]
+        )
+        live_query = {k: v for k, v in query.items() if k in ("contest", "source") and v}
+        suffix = (
+            ""
+            if not live_query
+            else "?" + "&".join(f"{k}={v}" for k, v in sorted(live_query.items()))
+        )
+        return self.renderer.render(
+            "region.html",
+            lang,
+            query,
+            path,
+            page=page,
+            crumbs=page["path"],
+            crumbs_link_last=False,
+            share=_share,
+            reporting=_reporting,
+            leader_text=leader_text,
+            last_minute_text=last_text,
+            contest_name=contest_name,
+            source_name=source_name,
+            map_svg=map_svg,
+            map_outside=outside,
+            map_attribution=self.map.attribution,
+            live_url=path + ".json" + suffix,
+            script_words=self._script_words(lang),
+        )
+
+    @staticmethod
+    def _count(value: int, lang: str) -> str:
+        from saksi.web.i18n import format_count
+
+        return format_count(value, lang)
+
+    # -- TPS ------------------------------------------------------------------------
+
+    async def tps_csv(self, request: Request) -> Response:
+        tps_id = str(request.path_params["tps_id"])
+        return await self._cached(
+            request,
+            ("page", "tps", tps_id, "csv"),
+            lambda store: (rows_csv(tps_rows(tps_page(store, tps_id))), "csv"),
+        )
+
+    async def tps_html(self, request: Request) -> Response:
+        tps_id = str(request.path_params["tps_id"])
+        lang = self._lang(request)
+        log = await self._log_info()
+        path, query = request.url.path, dict(request.query_params)
+
+        def render(store: Store) -> bytes:
+            page = tps_page(store, tps_id)
+            listed = store.query("SELECT id, name, kind FROM sources ORDER BY id")
+            sources = {s: n for s, n, _ in listed}
+            photos = []
+            for form in page["forms"]:
+                for version in form["versions"]:
+                    if not version["current"]:
+                        continue
+                    for number, digest in enumerate(version["photos"], start=1):
+                        photos.append(
+                            {
+                                "url": f"/photos/{digest[:2]}/{digest}",
+                                "page": number,
+                                "contest": form["contest"],
+                                "source_name": sources.get(form["source"], form["source"]),
+                            }
+                        )
+            crumbs = [*page["regions"], {"id": "", "name": f"TPS {page['number']:03d}"}]
+            return self.renderer.render(
+                "tps.html",
+                lang,
+                query,
+                path,
+                page=page,
+                crumbs=crumbs,
+                crumbs_link_last=False,
+                photos=photos,
+                source_names=sources,
+                sources=[{"id": s, "name": n, "kind": k} for s, n, k in listed],
+                fingerprint=log["fingerprint"],
+                script_words=self._script_words(lang),
+            )
+
+        return await self._html(request, ("html", "tps", tps_id), render)
+
+    # -- flags ----------------------------------------------------------------------
+
+    def _flags_params(self, request: Request) -> tuple[str | None, ...]:
+        return tuple(self._param(request, k) for k in ("contest", "source", "rule", "region"))
+
+    async def flags_json(self, request: Request) -> Response:
+        params = self._flags_params(request)
+        return await self._cached(
+            request,
+            ("page", "flags", *params, "json"),
+            lambda store: (dumps(flags_page(store, *params)), "json"),
+        )
+
+    async def flags_csv(self, request: Request) -> Response:
+        params = self._flags_params(request)
+        return await self._cached(
+            request,
+            ("page", "flags", *params, "csv"),
+            lambda store: (rows_csv(flag_rows(flags_page(store, *params))), "csv"),
+        )
+
+    async def flags_html(self, request: Request) -> Response:
+        lang = self._lang(request)
+        try:
+            params = self._flags_params(request)
+        except ApiError as exc:
+            return self._error(request, exc)
+        path, query = request.url.path, dict(request.query_params)
+
+        def render(store: Store) -> bytes:
+            page = flags_page(store, *params)
+            shown = page["flags"][:MAX_FLAGS_SHOWN]
+            desa = sorted({f["desa"] for f in shown})
+            names: dict[str, str] = {}
+            for start in range(0, len(desa), 500):
+                chunk = desa[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                names.update(
+                    store.query(f"SELECT id, name FROM regions WHERE id IN ({marks})", tuple(chunk))
+                )
+            regions = [{"id": "ID", "name": words(lang)["all"]}] + [
+                {"id": i, "name": n}
+                for i, n in store.query(
+                    "SELECT id, name FROM regions WHERE parent = 'ID' ORDER BY name"
+                )
+            ]
+            if page["region"] not in {r["id"] for r in regions}:
+                found = store.query("SELECT name FROM regions WHERE id = ?", (page["region"],))
+                regions.append({"id": page["region"], "name": found[0][0] if found else ""})
+            return self.renderer.render(
+                "flags.html",
+                lang,
+                query,
+                path,
+                page=page,
+                shown=shown,
+                desa_names=names,
+                regions=regions,
+            )
+
+        return await self._html(request, ("html", "flags", *params), render)
+
+    # -- verify and downloads -------------------------------------------------------
+
+    async def _verify_document(self, request: Request) -> dict[str, Any]:
+        log = await self._log_info()
+        checkpoint = self._checkpoint()
+        base = f"{request.url.scheme}://{request.url.netloc}/"
+        return {"page": "verify", **log, "url": base, "checkpoint": checkpoint}
+
+    async def verify_json(self, request: Request) -> Response:
+        return Response(
+            orjson.dumps(await self._verify_document(request)), media_type="application/json"
+        )
+
+    async def verify_csv(self, request: Request) -> Response:
+        document = await self._verify_document(request)
+        rows = [
+            {"item": "origin", "value": document["origin"]},
+            {"item": "vkey", "value": document["vkey"]},
+            {"item": "fingerprint", "value": document["fingerprint"]},
+            *({"item": "witness", "value": v} for v in document["witnesses"]),
+        ]
+        return Response(rows_csv(rows), media_type="text/csv; charset=utf-8")
+
+    async def verify_html(self, request: Request) -> Response:
+        lang = self._lang(request)
+        document = await self._verify_document(request)
+        body = self.renderer.render(
+            "verify.html", lang, dict(request.query_params), request.url.path, page=document
+        )
+        return Response(body, media_type="text/html", headers=SECURITY_HEADERS)
+
+    def _downloads_document(self) -> dict[str, Any]:
+        w = words("en")
+        files: list[dict[str, Any]] = []
+
+        def add(relative: str, about: str) -> None:
+            path = self.public_dir / relative
+            size = path.stat().st_size if path.is_file() else None
+            files.append({"path": "/" + relative, "bytes": size, "about": about})
+
+        add("index.json", "every published file with its SHA-256")
+        add("log/checkpoint", "the signed checkpoint of the log (C2SP tlog-tiles)")
+        exports = self.public_dir / "exports"
+        for path in sorted(exports.rglob("*")) if exports.is_dir() else []:
+            if path.is_file():
+                relative = path.relative_to(self.public_dir).as_posix()
+                add(relative, "open-data export")
+        del w
+        return {"page": "downloads", "files": files}
+
+    async def downloads_json(self, request: Request) -> Response:
+        return Response(orjson.dumps(self._downloads_document()), media_type="application/json")
+
+    async def downloads_csv(self, request: Request) -> Response:
+        rows = self._downloads_document()["files"]
+        return Response(rows_csv(rows), media_type="text/csv; charset=utf-8")
+
+    async def downloads_html(self, request: Request) -> Response:
+        lang = self._lang(request)
+        body = self.renderer.render(
+            "downloads.html",
+            lang,
+            dict(request.query_params),
+            request.url.path,
+            page=self._downloads_document(),
+        )
+        return Response(body, media_type="text/html", headers=SECURITY_HEADERS)
+
+    # -- routes ---------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        """Data routes first: ``/region/31.json`` must not be read as region ``31.json``."""
+        public = Access.PUBLIC
+        return [
+            guarded("/.json", self.region_json, public),
+            guarded("/.csv", self.region_csv, public),
+            guarded("/", self.region_html, public),
+            guarded("/region/{region_id}.json", self.region_json, public),
+            guarded("/region/{region_id}.csv", self.region_csv, public),
+            guarded("/region/{region_id}", self.region_html, public),
+            guarded("/tps/{tps_id}.json", self.reads.tps, public),
+            guarded("/tps/{tps_id}.csv", self.tps_csv, public),
+            guarded("/tps/{tps_id}", self.tps_html, public),
+            guarded("/flags.json", self.flags_json, public),
+            guarded("/flags.csv", self.flags_csv, public),
+            guarded("/flags", self.flags_html, public),
+            guarded("/verify.json", self.verify_json, public),
+            guarded("/verify.csv", self.verify_csv, public),
+            guarded("/verify", self.verify_html, public),
+            guarded("/downloads.json", self.downloads_json, public),
+            guarded("/downloads.csv", self.downloads_csv, public),
+            guarded("/downloads", self.downloads_html, public),
+            guarded_mount("/static", StaticFiles(packages=[("saksi.web", "static")]), public),
+        ]
