@@ -11,7 +11,7 @@ from typing import Any
 from saksi.api.documents import children_document, tps_document
 from saksi.errors import SaksiError
 from saksi.store.base import Store
-from saksi.tally.query import default_contest, default_source
+from saksi.tally.query import default_contest, default_source, tally_report
 
 __all__ = [
     "election_choices",
@@ -60,9 +60,25 @@ def _path(store: Store, region: str | None) -> list[dict[str, str]]:
     return list(reversed(path))
 
 
+def _default_source(store: Store, contest: str) -> str:
+    """The official source; while it has no result yet (as in the 2019 example, which has
+    only KawalPemilu's and Situng's copies), the source with the most TPS reported."""
+    official = default_source(store)
+    kept = [s for (s,) in store.query(
+        "SELECT source FROM tally_layouts WHERE contest = ? ORDER BY source", (contest,)
+    )]  # fmt: skip
+    if official not in kept:
+        return official
+    reported = {s: tally_report(store, region="ID", contest=contest, source=s)["tps_reported"]
+                for s in kept}  # fmt: skip
+    if reported[official] > 0 or max(reported.values()) == 0:
+        return official
+    return max(kept, key=lambda s: reported[s])
+
+
 def _pair(store: Store, contest: str | None, source: str | None) -> tuple[str, str]:
     c = contest or default_contest(store)
-    s = source or default_source(store)
+    s = source or _default_source(store, c)
     if not store.query("SELECT 1 FROM tally_layouts WHERE contest = ? AND source = ?", (c, s)):
         raise SaksiError(f"no tally is kept for contest {c} and source {s}")
     return c, s
@@ -184,21 +200,30 @@ def last_minute(
     }
 
 
+_TPS_COLUMNS = ("tps_id", "number", "dpt", "leaf_index")  # a TPS row's own, from the registry
+
+
 def _flat(prefix: str, values: dict[str, Any] | None, row: dict[str, Any]) -> None:
     for key, value in (values or {}).items():
         row[prefix + key] = value
 
 
 def region_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """One CSV row per child region, or per TPS below a desa."""
+    """One CSV row per child region, or per TPS below a desa. Every TPS row has the same
+    columns whether or not its form has arrived: choices in ballot order, then the form's
+    fields by name (``form_dpt`` for the form's own DPT, beside the registry's ``dpt``)."""
+    choices = [c["id"] for c in document["choice_names"]]
+    fields = sorted({k for child in document["children"] for k in child.get("fields") or {}})
     rows = []
     for child in document["children"]:
         row: dict[str, Any] = {}
         if "tps_id" in child:
             row.update(tps_id=child["tps_id"], number=child["number"], dpt=child["dpt"])
             row["leaf_index"] = child["leaf_index"]
-            _flat("choice_", child["votes"], row)
-            _flat("", child["fields"], row)
+            votes, form = child["votes"] or {}, child["fields"] or {}
+            row.update({"choice_" + c: votes.get(c) for c in choices})
+            _flat("choice_", votes, row)
+            row.update({("form_" if k in _TPS_COLUMNS else "") + k: form.get(k) for k in fields})
             row["flags"] = " ".join(child["flags"])
         else:
             region = child["region"]
@@ -212,23 +237,25 @@ def region_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def tps_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """One CSV row per version of each source's form at the TPS."""
+    """One CSV row per version of each source's form at the TPS; every row carries every
+    field any version has, by name, so the columns do not depend on which sources sent."""
+    versions = [(form, v) for form in document["forms"] for v in form["versions"]]
+    fields = sorted({k for _, v in versions for k in v["fields"] or {}})
     rows = []
-    for form in document["forms"]:
-        for version in form["versions"]:
-            row: dict[str, Any] = {
-                "tps_id": document["tps_id"],
-                "contest": form["contest"],
-                "source": form["source"],
-                "leaf_index": version["leaf_index"],
-                "current": int(version["current"]),
-                "payload_hash": version["payload_hash"],
-                "replaces": version["replaces"],
-            }
-            _flat("choice_", version["votes"], row)
-            _flat("", version["fields"], row)
-            row["flags"] = " ".join(version["flags"])
-            rows.append(row)
+    for form, version in versions:
+        row: dict[str, Any] = {
+            "tps_id": document["tps_id"],
+            "contest": form["contest"],
+            "source": form["source"],
+            "leaf_index": version["leaf_index"],
+            "current": int(version["current"]),
+            "payload_hash": version["payload_hash"],
+            "replaces": version["replaces"],
+        }
+        _flat("choice_", version["votes"], row)
+        row.update({k: (version["fields"] or {}).get(k) for k in fields})
+        row["flags"] = " ".join(version["flags"])
+        rows.append(row)
     return rows
 
 
@@ -246,13 +273,16 @@ def flag_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def rows_csv(rows: list[dict[str, Any]]) -> bytes:
-    """CSV with a header of every column any row has, in first-seen order."""
+def rows_csv(rows: list[dict[str, Any]], last: tuple[str, ...] = ("flags",)) -> bytes:
+    """CSV with a header of every column any row has, in first-seen order, except that the
+    ``last`` columns close it (a choice first seen on a later row must not follow them)."""
     columns: dict[str, None] = {}
     for row in rows:
         columns.update(dict.fromkeys(row))
+    ending = [c for c in last if c in columns]
+    header = [c for c in columns if c not in ending] + ending
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n", restval="")
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n", restval="")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
