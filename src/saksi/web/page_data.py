@@ -19,6 +19,7 @@ __all__ = [
     "last_minute",
     "region_page",
     "rows_csv",
+    "tally_pair",
     "tps_page",
 ]
 
@@ -64,19 +65,22 @@ def _default_source(store: Store, contest: str) -> str:
     """The official source; while it has no result yet (as in the 2019 example, which has
     only KawalPemilu's and Situng's copies), the source with the most TPS reported."""
     official = default_source(store)
-    kept = [s for (s,) in store.query(
+    kept: list[str] = [str(s) for (s,) in store.query(
         "SELECT source FROM tally_layouts WHERE contest = ? ORDER BY source", (contest,)
     )]  # fmt: skip
     if official not in kept:
         return official
-    reported = {s: tally_report(store, region="ID", contest=contest, source=s)["tps_reported"]
-                for s in kept}  # fmt: skip
+    reported: dict[str, int] = {
+        s: int(tally_report(store, region="ID", contest=contest, source=s)["tps_reported"])
+        for s in kept
+    }
     if reported[official] > 0 or max(reported.values()) == 0:
         return official
     return max(kept, key=lambda s: reported[s])
 
 
-def _pair(store: Store, contest: str | None, source: str | None) -> tuple[str, str]:
+def tally_pair(store: Store, contest: str | None, source: str | None) -> tuple[str, str]:
+    """The contest and source a page shows (the defaults when not given), if kept."""
     c = contest or default_contest(store)
     s = source or _default_source(store, c)
     if not store.query("SELECT 1 FROM tally_layouts WHERE contest = ? AND source = ?", (c, s)):
@@ -88,7 +92,7 @@ def region_page(
     store: Store, region: str, contest: str | None, source: str | None
 ) -> dict[str, Any]:
     """A region's figures, its children's (TPS below a desa) and where it sits."""
-    c, s = _pair(store, contest, source)
+    c, s = tally_pair(store, contest, source)
     document = children_document(store, region, c, s)
     children = document.pop("children")
     return {
@@ -136,7 +140,7 @@ def flags_page(
     region: str | None,
 ) -> dict[str, Any]:
     """Current forms that break a consistency rule, filtered by rule and region."""
-    c, s = _pair(store, contest, source)
+    c, s = tally_pair(store, contest, source)
     desa: set[str] | None = None
     if region and region != "ID":
         found = store.query("SELECT level FROM regions WHERE id = ?", (region,))
