@@ -23,6 +23,7 @@ from saksi.cli.main import cli
 from saksi.ingest.fields import FIELDS
 from saksi.ingest.rules import RULES
 from saksi.log.entry import EntryType
+from saksi.web.pages import PAGES
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -142,3 +143,10 @@ def test_record_format_worked_example_is_current() -> None:
     assert f"({len(entry)} bytes;" in page
     assert f"`{len(entry).to_bytes(2, 'big').hex(' ')}`" in page
     assert f"({len(namespace['body'])} bytes;" in page
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_website_page_is_in_the_interface_table(path: str) -> None:
+    website = (DOCS / "website.md").read_text(encoding="utf-8")
+    table = website.split("## Interface that scripts rely on", 1)[1].split("\n## ", 1)[0]
+    assert f"| `{path}` |" in table

@@ -32,12 +32,16 @@ from saksi.web.page_data import (
     region_page,
     region_rows,
     rows_csv,
+    tally_pair,
     tps_page,
     tps_rows,
 )
 from saksi.web.render import Renderer
 
-__all__ = ["Website"]
+__all__ = ["PAGES", "Website"]
+
+# The website's pages (docs/website.md); each also serves its data as .json and .csv.
+PAGES = ("/", "/region/{region_id}", "/tps/{tps_id}", "/flags", "/verify", "/downloads")
 
 # Pages load only this origin's files; no inline script or style can run.
 SECURITY_HEADERS = {
@@ -223,7 +227,8 @@ class Website:
             page = build(store)
             return self._render_region(store, page, lang, query, path)
 
-        return await self._html(request, ("html", "region", region, contest, source), render)
+        key = ("html", "region", path, region, contest, source)  # "/" and "/region/ID" differ
+        return await self._html(request, key, render)
 
     def _render_region(
         self, store: Store, page: dict[str, Any], lang: str, query: dict[str, str], path: str
@@ -313,10 +318,16 @@ class Website:
     async def tps_html(self, request: Request) -> Response:
         tps_id = str(request.path_params["tps_id"])
         lang = self._lang(request)
+        try:  # links carry them on: checked, and part of the cache key like a region's
+            contest, source = self._param(request, "contest"), self._param(request, "source")
+        except ApiError as exc:
+            return self._error(request, exc)
         log = await self._log_info()
         path, query = request.url.path, dict(request.query_params)
 
         def render(store: Store) -> bytes:
+            if contest or source:
+                tally_pair(store, contest, source)
             page = tps_page(store, tps_id)
             listed = store.query("SELECT id, name, kind FROM sources ORDER BY id")
             sources = {s: n for s, n, _ in listed}
@@ -350,7 +361,7 @@ class Website:
                 script_words=self._script_words(lang),
             )
 
-        return await self._html(request, ("html", "tps", tps_id), render)
+        return await self._html(request, ("html", "tps", tps_id, contest, source), render)
 
     # -- flags ----------------------------------------------------------------------
 
@@ -485,26 +496,21 @@ class Website:
     # -- routes ---------------------------------------------------------------------
 
     def routes(self) -> list[BaseRoute]:
-        """Data routes first: ``/region/31.json`` must not be read as region ``31.json``."""
-        public = Access.PUBLIC
-        return [
-            guarded("/.json", self.region_json, public),
-            guarded("/.csv", self.region_csv, public),
-            guarded("/", self.region_html, public),
-            guarded("/region/{region_id}.json", self.region_json, public),
-            guarded("/region/{region_id}.csv", self.region_csv, public),
-            guarded("/region/{region_id}", self.region_html, public),
-            guarded("/tps/{tps_id}.json", self.reads.tps, public),
-            guarded("/tps/{tps_id}.csv", self.tps_csv, public),
-            guarded("/tps/{tps_id}", self.tps_html, public),
-            guarded("/flags.json", self.flags_json, public),
-            guarded("/flags.csv", self.flags_csv, public),
-            guarded("/flags", self.flags_html, public),
-            guarded("/verify.json", self.verify_json, public),
-            guarded("/verify.csv", self.verify_csv, public),
-            guarded("/verify", self.verify_html, public),
-            guarded("/downloads.json", self.downloads_json, public),
-            guarded("/downloads.csv", self.downloads_csv, public),
-            guarded("/downloads", self.downloads_html, public),
-            guarded_mount("/static", StaticFiles(packages=[("saksi.web", "static")]), public),
-        ]
+        """Each page, then its data at the same path with .json or .csv appended (data
+        routes first: ``/region/31.json`` must not be read as region ``31.json``)."""
+        handlers = {
+            "/": (self.region_html, self.region_json, self.region_csv),
+            "/region/{region_id}": (self.region_html, self.region_json, self.region_csv),
+            "/tps/{tps_id}": (self.tps_html, self.reads.tps, self.tps_csv),
+            "/flags": (self.flags_html, self.flags_json, self.flags_csv),
+            "/verify": (self.verify_html, self.verify_json, self.verify_csv),
+            "/downloads": (self.downloads_html, self.downloads_json, self.downloads_csv),
+        }
+        out: list[BaseRoute] = []
+        for path in PAGES:
+            html, json_data, csv_data = handlers[path]
+            out.append(guarded(path + ".json", json_data, Access.PUBLIC))
+            out.append(guarded(path + ".csv", csv_data, Access.PUBLIC))
+            out.append(guarded(path, html, Access.PUBLIC))
+        assets = StaticFiles(packages=[("saksi.web", "static")])
+        return [*out, guarded_mount("/static", assets, Access.PUBLIC)]
