@@ -10,6 +10,7 @@ from typing import Any
 
 from saksi.api.documents import children_document, tps_document
 from saksi.errors import SaksiError
+from saksi.ingest.rules import RULES
 from saksi.store.base import Store
 from saksi.tally.query import default_contest, default_source, tally_report
 
@@ -141,6 +142,8 @@ def flags_page(
 ) -> dict[str, Any]:
     """Current forms that break a consistency rule, filtered by rule and region."""
     c, s = tally_pair(store, contest, source)
+    if rule and rule not in RULES:
+        raise SaksiError(f"{rule} is not one of the consistency rules (docs/rules.md)")
     desa: set[str] | None = None
     if region and region != "ID":
         found = store.query("SELECT level FROM regions WHERE id = ?", (region,))

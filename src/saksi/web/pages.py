@@ -23,7 +23,7 @@ from saksi.api.writer import Writer
 from saksi.errors import SaksiError
 from saksi.store.base import Store
 from saksi.web import geo
-from saksi.web.i18n import LANGUAGES, words
+from saksi.web.i18n import LANGUAGES, format_count, words
 from saksi.web.page_data import (
     MAX_FLAGS_SHOWN,
     flag_rows,
@@ -242,7 +242,7 @@ class Website:
             margin = ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else 0)
             leader_text = (
                 f"{w['leader']}: {ranked[0][0]} · {names.get(ranked[0][0], '')}, "
-                f"{w['lead_by']} {self._count(margin, lang)} {w['votes'].lower()}"
+                f"{w['lead_by']} {format_count(margin, lang)} {w['votes'].lower()}"
             )
         map_svg, outside = None, []
         level = page["region"]["level"]
@@ -263,8 +263,8 @@ class Website:
         last = page.get("last_minute")
         last_text = w["last_minute_none"]
         if last and last["log_size"] > 0:
-            parts = [f"+{self._count(last['tps_reported'], lang)} {w['new_tps']}"]
-            parts += [f"{c} +{self._count(v, lang)}" for c, v in last["choices"].items()]
+            parts = [f"+{format_count(last['tps_reported'], lang)} {w['new_tps']}"]
+            parts += [f"{c} +{format_count(v, lang)}" for c, v in last["choices"].items()]
             last_text = ", ".join(parts)
         contest_name = next(
             (c["name"] for c in page["contests"] if c["id"] == page["contest"]), page["contest"]
@@ -298,12 +298,6 @@ class Website:
             live_url=path + ".json" + suffix,
             script_words=self._script_words(lang),
         )
-
-    @staticmethod
-    def _count(value: int, lang: str) -> str:
-        from saksi.web.i18n import format_count
-
-        return format_count(value, lang)
 
     # -- TPS ------------------------------------------------------------------------
 
@@ -457,7 +451,6 @@ class Website:
         return Response(body, media_type="text/html", headers=SECURITY_HEADERS)
 
     def _downloads_document(self) -> dict[str, Any]:
-        w = words("en")
         files: list[dict[str, Any]] = []
 
         def add(relative: str, about: str) -> None:
@@ -472,7 +465,6 @@ class Website:
             if path.is_file():
                 relative = path.relative_to(self.public_dir).as_posix()
                 add(relative, "open-data export")
-        del w
         return {"page": "downloads", "files": files}
 
     async def downloads_json(self, request: Request) -> Response:

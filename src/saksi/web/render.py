@@ -27,7 +27,11 @@ class Renderer:
     def render(
         self, template: str, lang: str, query: dict[str, str], path: str, **context: Any
     ) -> bytes:
-        kept = {k: v for k, v in query.items() if k in _KEPT and v}
+        # The language as resolved, not as asked: an unknown ?lang= must not ride along in
+        # the links of a page that the cache then serves to every reader.
+        kept = {k: v for k, v in query.items() if k in _KEPT and k != "lang" and v}
+        if lang != "id":
+            kept["lang"] = lang
 
         def url(target: str, **override: str | None) -> str:
             params = {**kept, **override}
