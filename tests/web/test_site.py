@@ -9,6 +9,7 @@ with the API's JSON; every page's requests are recorded and must all go to the s
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image, ImageDraw
 from playwright.sync_api import Page, Route
 
 from browser import RecordedPage
@@ -383,8 +385,12 @@ def _correct_one_form(folder: Path, url: str, tps_id: str, more: int) -> dict[st
         "votes": {**current["votes"], "01": current["votes"]["01"] + more},
         "fields": current["fields"],
     }
+    image = Image.new("L", (320, 240), 255)
+    ImageDraw.Draw(image).text((10, 10), f"C.Hasil TPS {tps_id}: 01 +{more}", fill=0)
+    photo = io.BytesIO()
+    image.save(photo, "PNG")
     with Client(url, device) as client:
-        return client.submit_form(form, replaces=current["payload_hash"])
+        return client.submit_form(form, [photo.getvalue()], replaces=current["payload_hash"])
 
 
 def test_a_submission_appears_on_the_open_national_page_without_reload(
@@ -410,14 +416,18 @@ def test_a_submission_appears_on_the_open_national_page_without_reload(
     )
     assert page.evaluate("window.saksiSamePage") is True  # no reload happened
     assert page.locator("#live-status").inner_text() != ""
-    # Published, the individually signed correction verifies with its own signature.
+    # Published, the individually signed correction shows its photo and verifies with
+    # its own signature.
     admin = SigningKey.load(folder / "keys" / "admin.key")
     with Client(url, admin, timeout=120) as client:
         client.publish()
     page.goto(f"{url}/tps/{tps_id}")
     wait_verified(page)
     assert card(page, "kpps").get_attribute("data-verified") == "true"
-    assert check_state(page, "kpps", "signature") == "ok"
+    for check in ("inclusion", "checkpoint", "signature"):
+        assert check_state(page, "kpps", check) == "ok", check
+    image_shown = page.locator(".photo-list img").first
+    assert image_shown.evaluate("img => img.complete && img.naturalWidth === 320")
     assert check_state(page, "kpps", "key") == "ok"
     assert (
         official_column(page)["01"] == _official(api(url, f"/api/tps/{tps_id}.json"))["votes"]["01"]

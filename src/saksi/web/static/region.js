@@ -84,6 +84,10 @@ function show(page) {
 }
 
 async function poll() {
+  if (document.hidden) {  // a tab in the background asks for nothing
+    setTimeout(poll, POLL_SECONDS * 1000);
+    return;
+  }
   try {
     const response = await fetch(dataUrl, { headers: { Accept: "application/json" } });
     if (response.ok) show(await response.json());
