@@ -113,6 +113,15 @@ def serving(command: list[str], port: int, what: str, stderr: Any = None) -> Ite
 
 
 @contextmanager
+def serving_election(folder: Path, *extra: str) -> Iterator[str]:
+    """Run `saksi serve FOLDER` on loopback until the block ends; yields its URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "saksi", "serve", str(folder), "--port", str(port), *extra]
+    with serving(command, port, "saksi server"):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
 def serving_witness(folder: Path, port: int | None = None) -> Iterator[str]:
     """Run `saksi witness serve` on loopback until the block ends; yields its URL."""
     port = port or free_port()

@@ -16,7 +16,7 @@ from PIL import Image
 
 from saksi.cli.readonly import open_store_readonly
 from saksi.keys.ed25519 import SigningKey
-from support import free_port, pemilu2019_election, run_saksi, serving, tps_csv
+from support import pemilu2019_election, run_saksi, serving_election, tps_csv
 
 CONTEST, SOURCE = "PPWP", "kpps"
 
@@ -65,10 +65,8 @@ def manager(folder: Path, source: str = SOURCE) -> SigningKey:
 
 @contextmanager
 def running(folder: Path, *extra: str) -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, "-m", "saksi", "serve", str(folder), "--port", str(port), *extra]
-    with serving(command, port, "saksi server"):
-        yield f"http://127.0.0.1:{port}"
+    with serving_election(folder, *extra) as url:
+        yield url
 
 
 def form(tps: str, a: int = 10, b: int = 20, source: str = SOURCE) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import DATA
-from support import free_port, run_saksi, serving
+from support import run_saksi, serving_election
 
 CHOICES = ("01", "02", "03")
 # The fields of the 2024 PPWP form (C.Hasil), in the order the CSVs carry them.
@@ -86,11 +85,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         *("--provinces", "65", "--photos", "3"),
     )
     run_saksi("log", "publish", folder)
-    port = free_port()
-    command = [sys.executable, "-m", "saksi", "serve", str(folder), "--port", str(port)]
     with (
-        serving(command, port, "saksi server"),
-        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http,
+        serving_election(folder) as url,
+        httpx.Client(base_url=url, timeout=30) as http,
     ):
         yield Site(folder, http)
 

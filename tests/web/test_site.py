@@ -13,9 +13,7 @@ import io
 import json
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +27,11 @@ from conftest import DATA, REPO
 from saksi.client.submitter import Client
 from saksi.keys.ed25519 import SigningKey
 from saksi.log.entry import EntryType
-from support import free_port, run_saksi, serving
+from support import run_saksi, serving_election
 
 Opener = Callable[..., RecordedPage]
 ARTIFACTS = Path(os.environ.get("SAKSI_ARTIFACTS", REPO / "test-artifacts")) / "screenshots"
 DESKTOP, PHONE = (1280, 900), (390, 844)
-
-
-@contextmanager
-def _serve(folder: Path) -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, "-m", "saksi", "serve", str(folder), "--port", str(port)]
-    with serving(command, port, "saksi server"):
-        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +42,7 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
         *("--provinces", "65", "--photos", "5"),
     )
     run_saksi("log", "publish", folder)
-    with _serve(folder) as url:
+    with serving_election(folder) as url:
         yield folder, url
 
 
@@ -61,7 +51,7 @@ def pemilu2019(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
     folder = tmp_path_factory.mktemp("site") / "pemilu2019"
     run_saksi("example", "pemilu2019", DATA / "pemilu2019", folder)
     run_saksi("log", "publish", folder, "--no-exports")
-    with _serve(folder) as url:
+    with serving_election(folder) as url:
         yield folder, url
 
 

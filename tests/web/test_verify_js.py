@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
-import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,14 @@ from saksi.api.evidence import log_key_fingerprint
 from saksi.client.submitter import Client
 from saksi.keys.ed25519 import SigningKey
 from saksi.log.entry import EntryType
-from support import free_port, pemilu2019_election, run_saksi, serving, serving_witness, tps_csv
+from support import (
+    free_port,
+    pemilu2019_election,
+    run_saksi,
+    serving_election,
+    serving_witness,
+    tps_csv,
+)
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "saksi" / "web" / "static"
 SIGNED, ENROLLED, ATTESTED, UNPUBLISHED = "1-001", "2-001", "5-001", "3-001"
@@ -37,14 +42,6 @@ def _form(tps: str, a: int, b: int) -> dict[str, Any]:
         "votes": {"01": a, "02": b},
         "fields": {"suara_sah": valid, "suara_tidak_sah": 1, "pengguna_hak_pilih": valid + 1},
     }
-
-
-@contextmanager
-def _running(folder: Path) -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, "-m", "saksi", "serve", str(folder), "--port", str(port)]
-    with serving(command, port, "saksi server"):
-        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +61,7 @@ def docs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Doc]:
         config.write_text(
             config.read_text() + f'[[log.witness]]\nurl = "{witness_url}"\nvkey = "{witness}"\n'
         )
-        with _running(folder) as url:
+        with serving_election(folder) as url:
             manager = SigningKey.load(folder / "keys" / "manager-kpps.key")
             submitter, device = SigningKey.generate(), SigningKey.generate()
             item = {"key": submitter.public_b64, "role": "submitter", "source": "kpps"}

@@ -21,7 +21,14 @@ from saksi.errors import SaksiError
 from saksi.store.base import Store
 from saksi.tally.query import layout, region_totals, report_json, tally_report
 
-__all__ = ["Documents", "Prepared", "children_document", "totals_csv", "tps_document"]
+__all__ = [
+    "Documents",
+    "Prepared",
+    "children_document",
+    "region_path",
+    "totals_csv",
+    "tps_document",
+]
 
 FRESH_SECONDS = 0.25  # a document older than this is rebuilt when the record has grown
 MAX_CACHED = 200_000  # documents kept; past this the cache starts again (about 200 MB)
@@ -187,20 +194,24 @@ def _tps_children(store: Store, desa: str, contest: str, source: str) -> list[di
     return out
 
 
-def tps_document(store: Store, tps_id: str) -> dict[str, Any]:
-    """Everything the record says about one TPS, every source and every version."""
-    found = store.query("SELECT desa, number, dpt, kind FROM tps WHERE id = ?", (tps_id,))
-    if not found:
-        raise SaksiError(f"TPS {tps_id} is not registered in this election")
-    desa, number, dpt, kind = found[0]
+def region_path(store: Store, region: str | None) -> list[dict[str, str]]:
+    """The regions from the national root down to ``region``: id, name and level."""
     path = []
-    region: str | None = desa
     while region is not None:
         row = store.query("SELECT name, level, parent FROM regions WHERE id = ?", (region,))
         if not row:
             break
         path.append({"id": region, "name": row[0][0], "level": row[0][1]})
         region = row[0][2]
+    return list(reversed(path))
+
+
+def tps_document(store: Store, tps_id: str) -> dict[str, Any]:
+    """Everything the record says about one TPS, every source and every version."""
+    found = store.query("SELECT desa, number, dpt, kind FROM tps WHERE id = ?", (tps_id,))
+    if not found:
+        raise SaksiError(f"TPS {tps_id} is not registered in this election")
+    desa, number, dpt, kind = found[0]
     forms: dict[tuple[str, str], list[dict[str, Any]]] = {}
     pairs = store.query("SELECT contest, source FROM tally_layouts ORDER BY contest, source")
     for contest, source in pairs:
@@ -230,7 +241,7 @@ def tps_document(store: Store, tps_id: str) -> dict[str, Any]:
         "number": number,
         "dpt": dpt,
         "kind": kind,
-        "regions": list(reversed(path)),
+        "regions": region_path(store, desa),
         "log_size": store.log_size(),
         "forms": [
             {"contest": c, "source": s, "versions": versions}

@@ -57,9 +57,11 @@ class Reads:
         self.documents = documents
         self.writer = writer
 
-    async def _get(
+    async def cached(
         self, request: Request, key: tuple[Any, ...], build: Callable[[Store], tuple[bytes, str]]
     ) -> Response:
+        """The prepared document under ``key`` (built by ``build`` when stale); an
+        unknown region, TPS, contest or source is a 404."""
         try:
             prepared = await self.documents.get(key, build)
         except SaksiError as exc:
@@ -69,7 +71,7 @@ class Reads:
     async def national(self, request: Request) -> Response:
         """GET /api/totals.json"""
         contest, source = _choice(request, "contest"), _choice(request, "source")
-        return await self._get(
+        return await self.cached(
             request, ("totals", "ID", contest, source, "json"), totals_json("ID", contest, source)
         )
 
@@ -77,7 +79,7 @@ class Reads:
         """GET /api/totals/{region}.json"""
         region = str(request.path_params["region"])
         contest, source = _choice(request, "contest"), _choice(request, "source")
-        return await self._get(
+        return await self.cached(
             request,
             ("totals", region, contest, source, "json"),
             totals_json(region, contest, source),
@@ -87,7 +89,7 @@ class Reads:
         """GET /api/totals/{region}.csv"""
         region = str(request.path_params["region"])
         contest, source = _choice(request, "contest"), _choice(request, "source")
-        return await self._get(
+        return await self.cached(
             request, ("totals", region, contest, source, "csv"), totals_csv(region, contest, source)
         )
 
@@ -101,7 +103,7 @@ class Reads:
             s = source or default_source(store)
             return dumps(children_document(store, region, c, s)), "json"
 
-        return await self._get(request, ("children", region, contest, source), build)
+        return await self.cached(request, ("children", region, contest, source), build)
 
     async def flags(self, request: Request) -> Response:
         """GET /api/flags.json: every current form that breaks a consistency rule."""
@@ -123,7 +125,7 @@ class Reads:
             document = {"contest": c, "source": s, "log_size": store.log_size(), "flags": items}
             return dumps(document), "json"
 
-        return await self._get(request, ("flags", contest, source), build)
+        return await self.cached(request, ("flags", contest, source), build)
 
     async def tps(self, request: Request) -> Response:
         """GET /api/tps/{tps_id}.json: every source's versions; the current ones with

@@ -8,7 +8,7 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-from saksi.api.documents import children_document, tps_document
+from saksi.api.documents import children_document, region_path, tps_document
 from saksi.errors import SaksiError
 from saksi.ingest.rules import RULES
 from saksi.store.base import Store
@@ -50,18 +50,6 @@ def _choice_names(store: Store, contest: str) -> list[dict[str, str]]:
     return [{"id": i, "name": n} for i, n, _ in rows]
 
 
-def _path(store: Store, region: str | None) -> list[dict[str, str]]:
-    """The regions from the national root down to ``region``."""
-    path = []
-    while region is not None:
-        row = store.query("SELECT name, level, parent FROM regions WHERE id = ?", (region,))
-        if not row:
-            break
-        path.append({"id": region, "name": row[0][0], "level": row[0][1]})
-        region = row[0][2]
-    return list(reversed(path))
-
-
 def _default_source(store: Store, contest: str) -> str:
     """The official source; while it has no result yet (as in the 2019 example, which has
     only KawalPemilu's and Situng's copies), the source with the most TPS reported."""
@@ -99,7 +87,7 @@ def region_page(
     return {
         "page": "region",
         "region": document["region"],
-        "path": _path(store, region),
+        "path": region_path(store, region),
         "contest": c,
         "source": s,
         "log_size": document["log_size"],

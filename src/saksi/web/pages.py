@@ -147,15 +147,6 @@ class Website:
             raise ApiError(400, f"'{name}' must be an id of this election")
         return value
 
-    async def _cached(
-        self, request: Request, key: tuple[Any, ...], build: Callable[[Store], tuple[bytes, str]]
-    ) -> Response:
-        try:
-            prepared = await self.documents.get(key, build)
-        except SaksiError as exc:
-            raise ApiError(404, str(exc)) from None
-        return respond(request, prepared)
-
     async def _html(
         self, request: Request, key: tuple[Any, ...], build: Callable[[Store], bytes]
     ) -> Response:
@@ -196,7 +187,7 @@ class Website:
         region = str(request.path_params.get("region_id", "ID"))
         contest, source = self._param(request, "contest"), self._param(request, "source")
         build = self._region_build(region, contest, source)
-        return await self._cached(
+        return await self.reads.cached(
             request,
             ("page", "region", region, contest, source, "json"),
             lambda store: (dumps(build(store)), "json"),
@@ -206,7 +197,7 @@ class Website:
         region = str(request.path_params.get("region_id", "ID"))
         contest, source = self._param(request, "contest"), self._param(request, "source")
         build = self._region_build(region, contest, source)
-        return await self._cached(
+        return await self.reads.cached(
             request,
             ("page", "region", region, contest, source, "csv"),
             lambda store: (rows_csv(region_rows(build(store))), "csv"),
@@ -303,7 +294,7 @@ class Website:
 
     async def tps_csv(self, request: Request) -> Response:
         tps_id = str(request.path_params["tps_id"])
-        return await self._cached(
+        return await self.reads.cached(
             request,
             ("page", "tps", tps_id, "csv"),
             lambda store: (rows_csv(tps_rows(tps_page(store, tps_id))), "csv"),
@@ -364,7 +355,7 @@ class Website:
 
     async def flags_json(self, request: Request) -> Response:
         params = self._flags_params(request)
-        return await self._cached(
+        return await self.reads.cached(
             request,
             ("page", "flags", *params, "json"),
             lambda store: (dumps(flags_page(store, *params)), "json"),
@@ -372,7 +363,7 @@ class Website:
 
     async def flags_csv(self, request: Request) -> Response:
         params = self._flags_params(request)
-        return await self._cached(
+        return await self.reads.cached(
             request,
             ("page", "flags", *params, "csv"),
             lambda store: (rows_csv(flag_rows(flags_page(store, *params))), "csv"),
