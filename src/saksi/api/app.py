@@ -35,6 +35,8 @@ from saksi.web.pages import Website
 
 __all__ = ["Limits", "create_app", "routes"]
 
+HOT_PATHS = ("/api/totals.json", "/.json", "/", "/api/results")
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -117,7 +119,7 @@ def routes(api: _Api, public_dir: Path) -> list[BaseRoute]:
         document = {"election_id": api.election.election_id, "log_size": api.writer.size}
         return Response(orjson.dumps(document), media_type="application/json")
 
-    return [
+    listed = [
         guarded("/openapi.json", openapi, Access.PUBLIC),
         guarded("/api/election.json", election, Access.PUBLIC),
         guarded("/api/totals.json", reads.national, Access.PUBLIC),
@@ -142,6 +144,15 @@ def routes(api: _Api, public_dir: Path) -> list[BaseRoute]:
             for name in ("log", "totals", "flags", "photos", "exports")
         ),
     ]
+
+    # Starlette tries routes in order, about 1.5 µs each: the paths read most (totals, the
+    # national page and its data) and the submissions go first. None of them overlaps
+    # another route's pattern, so the order changes no answer.
+    def rank(route: BaseRoute) -> int:
+        path = getattr(route, "path", "")
+        return HOT_PATHS.index(path) if path in HOT_PATHS else len(HOT_PATHS)
+
+    return sorted(listed, key=rank)
 
 
 def create_app(

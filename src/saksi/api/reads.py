@@ -34,11 +34,12 @@ _MEDIA = {
 }
 
 
-def respond(request: Request, prepared: Prepared) -> Response:
+def respond(request: Request, prepared: Prepared, extra: dict[str, str] | None = None) -> Response:
     headers = {
         "ETag": prepared.etag,
         "Last-Modified": prepared.last_modified,
         "Cache-Control": "no-cache",
+        **(extra or {}),
     }
     if request.headers.get("if-none-match") == prepared.etag:
         return Response(status_code=304, headers=headers)

@@ -155,9 +155,7 @@ class Website:
             prepared = await self.documents.get((*key, lang), lambda s: (build(s), "html"))
         except (SaksiError, ApiError) as exc:
             return self._error(request, exc)
-        response = respond(request, prepared)
-        response.headers.update(SECURITY_HEADERS)
-        return response
+        return respond(request, prepared, SECURITY_HEADERS)
 
     def _error(self, request: Request, exc: Exception) -> Response:
         lang = self._lang(request)
@@ -166,7 +164,7 @@ class Website:
             "error.html",
             lang,
             dict(request.query_params),
-            request.url.path,
+            request.scope["path"],
             title=words(lang)["not_found" if status == 404 else "error"],
             message=str(exc.message if isinstance(exc, ApiError) else exc),
         )
@@ -211,7 +209,7 @@ class Website:
         except ApiError as exc:
             return self._error(request, exc)
         build = self._region_build(region, contest, source)
-        path = request.url.path
+        path = request.scope["path"]
         query = dict(request.query_params)
 
         def render(store: Store) -> bytes:
@@ -308,7 +306,7 @@ class Website:
         except ApiError as exc:
             return self._error(request, exc)
         log = await self._log_info()
-        path, query = request.url.path, dict(request.query_params)
+        path, query = request.scope["path"], dict(request.query_params)
 
         def render(store: Store) -> bytes:
             if contest or source:
@@ -375,7 +373,7 @@ class Website:
             params = self._flags_params(request)
         except ApiError as exc:
             return self._error(request, exc)
-        path, query = request.url.path, dict(request.query_params)
+        path, query = request.scope["path"], dict(request.query_params)
 
         def render(store: Store) -> bytes:
             page = flags_page(store, *params)
@@ -437,7 +435,7 @@ class Website:
         lang = self._lang(request)
         document = await self._verify_document(request)
         body = self.renderer.render(
-            "verify.html", lang, dict(request.query_params), request.url.path, page=document
+            "verify.html", lang, dict(request.query_params), request.scope["path"], page=document
         )
         return Response(body, media_type="text/html", headers=SECURITY_HEADERS)
 
@@ -471,7 +469,7 @@ class Website:
             "downloads.html",
             lang,
             dict(request.query_params),
-            request.url.path,
+            request.scope["path"],
             page=self._downloads_document(),
         )
         return Response(body, media_type="text/html", headers=SECURITY_HEADERS)
