@@ -1,0 +1,1 @@
+"""Forensics: flags for what a human must check, likely corrections and region statistics."""
