@@ -1,0 +1,549 @@
+"""Likely corrections: the most likely true value of the wrong field on a form that breaks
+its own arithmetic, with a confidence, or "unsure".
+
+Inputs: one form (``votes`` by choice id, ``fields`` by form field name, absent fields
+absent, as in the record, docs/record-format.md §6.5) with its registry DPT, and its
+neighbours: other forms of the same source in the same desa (or kecamatan). Never another
+source's copy of the form. Output: a ``Correction``, an ``Unsure`` with the reason and the
+best candidates, or None when the form breaks no sum rule.
+
+Method: a small Bayesian model of how a consistent form became the written one.
+1. Candidates: hypotheses "only this field is wrong" that mend the first broken sum rule
+   (``RELATIONS``, in the order of saksi.ingest.rules): each field of that rule solved so
+   that it holds (``suara_sah`` := sum of the votes, a choice := valid minus the other
+   choices, ...); a miscounted total carried into the totals written from it (KPPS added
+   the votes wrongly and filled page 1 from the wrong sum); two values swapped.
+2. Score = edit × residual × plausibility.
+   - edit: P(true value written as the form's value) under the known error shapes
+     (BRIEF): a digit substituted, inserted or deleted, two adjacent digits transposed
+     (per keystroke, so a 1-digit count is no likelier to be hit than a 3-digit one), a
+     zero where the form was missing, a hand-added total off by a few votes, another
+     field's value copied (a total typed into a candidate field), or any other value.
+     ``EDIT_WEIGHTS`` are round priors, not fitted to any TPS.
+   - residual: every rule linked to the broken one (through shared fields) that the
+     candidate leaves broken needs a second error: ``SECOND_ERROR`` times the edit weight
+     of its likeliest fix. This is the page-1 evidence: when valid + invalid = voters
+     agrees with the sum of the votes, ``suara_sah`` is the wrong field, and a candidate
+     that says otherwise must explain the agreement as a coincidence. Caps (TPS cap, DPT
+     plus reserve) left broken cost ``SECOND_ERROR`` each.
+   - plausibility: how much likelier the corrected votes are under the neighbours' vote
+     shares and turnout (valid votes out of DPT plus reserve) than under flat ones; a
+     kernel mixture over the neighbours (so a desa with two kinds of TPS keeps both),
+     mixed with the flat model so that an odd TPS is never ruled out.
+3. Confidence = the candidate's score over the total, the total including ``UNEXPLAINED``
+   for what no candidate covers (two fields of the rule wrong at once). Candidates giving
+   the same value to the same field pool their scores. It means: under this model, the
+   probability that the field's true value is ``value``. On the 2019 Situng forms the
+   proposals at 0.9 and above were right 98% of the time (bench/forensics_2019.py). A
+   correction is proposed only at ``threshold`` (0.9) or above: a wrong correction costs
+   more than an honest "unsure", and two candidates that fit equally (01 or 02 off by
+   the same amount, both one-digit slips) stay unsure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from saksi.ingest.rules import check_rules, reserve_cap
+
+__all__ = [
+    "EDIT_WEIGHTS",
+    "MAX_DPT",
+    "RELATIONS",
+    "SECOND_ERROR",
+    "THRESHOLD",
+    "UNEXPLAINED",
+    "Correction",
+    "EditKind",
+    "Form",
+    "Unsure",
+    "apply_changes",
+    "likely_correction",
+    "rank_corrections",
+]
+
+EditKind = Literal[
+    "digit_substituted",
+    "digit_inserted",
+    "digit_deleted",
+    "digits_transposed",
+    "zero_for_missing",
+    "miscounted",
+    "copied_field",
+    "total_in_choice",
+    "swapped",
+    "other",
+]
+
+VOTES = "#votes"  # stands for every choice's votes in a relation's parts
+
+# The sum rules of saksi.ingest.rules as total = sum of parts, keyed by their rule id,
+# in RULES order; a test checks each against check_rules.
+RELATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "votes_sum_valid": ("suara_sah", (VOTES,)),
+    "valid_invalid_voters": ("pengguna_hak_pilih", ("suara_sah", "suara_tidak_sah")),
+    "valid_invalid_total": ("suara_total", ("suara_sah", "suara_tidak_sah")),
+    "valid_invalid_ballots": ("surat_suara_digunakan", ("suara_sah", "suara_tidak_sah")),
+    "ballots_used_voters": ("surat_suara_digunakan", ("pengguna_hak_pilih",)),
+    "voters_by_list": (
+        "pengguna_hak_pilih",
+        ("pengguna_dpt", "pengguna_dptb", "pengguna_dpk"),
+    ),
+    "gender_split_dpt": ("dpt", ("dpt_laki", "dpt_perempuan")),
+    "gender_split_voters": (
+        "pengguna_hak_pilih",
+        ("pengguna_hak_pilih_laki", "pengguna_hak_pilih_perempuan"),
+    ),
+    "ballot_accounting": (
+        "surat_suara_diterima",
+        ("surat_suara_digunakan", "surat_suara_rusak", "surat_suara_sisa"),
+    ),
+}
+
+# Prior weight of each way one field goes wrong; a digit edit's weight is shared among
+# all the values that edit can produce from the true value.
+EDIT_WEIGHTS: dict[str, float] = {
+    "digit_substituted": 0.40,
+    "digit_inserted": 0.10,
+    "digit_deleted": 0.10,
+    "digits_transposed": 0.05,
+    "zero_for_missing": 0.10,
+    "miscounted": 0.10,
+    "copied_field": 0.05,
+    "other": 0.15,
+}
+MISCOUNT_DECAY = 0.5  # a total off by d: weight halves with each further vote
+OTHER_VALUES = 1000  # "any other value" is spread over this many values
+SWAP_WEIGHT = 0.02  # two given fields swapped, against one field mistyped
+# A second, unrelated error on a form that has one. In 2019 Situng 5.5% of the forms whose
+# votes add up break valid + invalid = voters; errors cluster on a form.
+SECOND_ERROR = 0.1
+UNEXPLAINED = 1e-5  # two fields of the broken rule wrong at once, in edit-weight units
+THRESHOLD = 0.9
+FLAT_MIX = 0.05  # share of the flat model in the neighbours' models
+MIN_NEIGHBOURS = 3
+BANDWIDTH = 50.0  # concentration of each neighbour's kernel: shares within about ±0.07
+MAX_DPT = 300  # BRIEF: a domestic TPS has at most 300 registered voters
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """One source's copy of one TPS's form; ``dpt`` is the registry DPT of the TPS."""
+
+    votes: Mapping[str, int]
+    fields: Mapping[str, int]
+    dpt: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """The likely true ``value`` of ``field`` (a form field name or a choice id).
+
+    ``changes`` is everything the correction sets, keyed like ``field`` (a swap sets two
+    values); ``typed`` is the value on the form; ``remaining`` lists the rule ids the
+    corrected form still breaks; ``confidence`` is explained in the module docstring.
+    """
+
+    field: str
+    value: int
+    typed: int
+    edit: EditKind
+    confidence: float
+    changes: Mapping[str, int]
+    remaining: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Unsure:
+    """No correction is likely enough; ``candidates`` are the best few, best first."""
+
+    reason: str
+    candidates: tuple[Correction, ...] = field(default=())
+
+
+def apply_changes(form: Form, changes: Mapping[str, int]) -> Form:
+    """The form with a correction's values put in."""
+    votes = {k: changes.get(k, v) for k, v in form.votes.items()}
+    fields = {k: changes.get(k, v) for k, v in form.fields.items()}
+    return Form(votes, fields, form.dpt)
+
+
+def likely_correction(
+    form: Form,
+    *,
+    neighbours: Sequence[Form] = (),
+    domestic: bool = True,
+    max_dpt: int = MAX_DPT,
+    threshold: float = THRESHOLD,
+) -> Correction | Unsure | None:
+    """The likely correction of ``form``, ``Unsure``, or None if no sum rule is broken.
+
+    ``neighbours`` are other forms of the same source nearby (the same desa, or the
+    kecamatan when the desa has few); ``domestic`` and ``max_dpt`` are as in
+    ``check_rules`` (the TPS cap applies to domestic TPS only).
+    """
+    ranked = rank_corrections(form, neighbours=neighbours, domestic=domestic, max_dpt=max_dpt)
+    if ranked is None:
+        return None
+    if not ranked:
+        return Unsure("no single edit or swap mends the broken rules")
+    best = ranked[0]
+    if best.confidence >= threshold:
+        return best
+    if len(ranked) > 1 and ranked[1].confidence >= best.confidence / 3:
+        reason = (
+            f"two corrections fit: {_describe(best)} ({best.confidence:.0%}) "
+            f"or {_describe(ranked[1])} ({ranked[1].confidence:.0%})"
+        )
+    else:
+        reason = f"best fit {_describe(best)} is only {best.confidence:.0%} likely"
+    return Unsure(reason, tuple(ranked[:3]))
+
+
+def rank_corrections(
+    form: Form,
+    *,
+    neighbours: Sequence[Form] = (),
+    domestic: bool = True,
+    max_dpt: int = MAX_DPT,
+) -> list[Correction] | None:
+    """Every candidate correction with its confidence, best first; None if no sum rule
+    is broken. Candidates naming the same value for the same field are pooled."""
+    clash = set(form.votes) & set(form.fields)
+    if clash:
+        raise ValueError(f"choice ids and field names overlap: {sorted(clash)}")
+
+    def broken(candidate: Form) -> list[str]:
+        return check_rules(
+            candidate.votes,
+            candidate.fields,
+            domestic=domestic,
+            registry_dpt=candidate.dpt,
+            max_dpt=max_dpt,
+        )
+
+    broken_now = [rule for rule in broken(form) if rule in RELATIONS]
+    if not broken_now:
+        return None
+    values = {**form.fields, **form.votes}
+    model = _Plausibility(form.votes, neighbours, form.dpt)
+    order = _field_order(broken_now, form)
+    linked = _linked_rules(broken_now[0], form)
+    scored: list[tuple[float, str, _Candidate, tuple[str, ...], float]] = []
+    for candidate in _candidates(broken_now, form, values):
+        corrected = apply_changes(form, candidate.changes)
+        remaining = tuple(broken(corrected))
+        if broken_now[0] in remaining:
+            continue  # the wrong field is sought in the first broken sum rule
+        residual = _residual(remaining, linked, corrected, candidate.changes)
+        score = candidate.weight * residual * model.ratio(corrected.votes)
+        if score > 0:
+            primary = min(candidate.changes, key=order)
+            scored.append((score, primary, candidate, remaining, residual))
+    if not scored:
+        return []
+    # Whatever else explains the form must also explain the rules every candidate leaves
+    # broken, at best as cheaply as the cheapest candidate does.
+    total = sum(item[0] for item in scored) + UNEXPLAINED * max(item[4] for item in scored)
+    pooled: dict[tuple[str, int], float] = {}
+    best: dict[tuple[str, int], tuple[float, _Candidate, tuple[str, ...]]] = {}
+    for score, primary, candidate, remaining, _ in scored:
+        key = (primary, candidate.changes[primary])
+        pooled[key] = pooled.get(key, 0.0) + score
+        if key not in best or score > best[key][0]:
+            best[key] = (score, candidate, remaining)
+    ranked = [
+        Correction(
+            field=name,
+            value=value,
+            typed=values[name],
+            edit=best[(name, value)][1].kind,
+            confidence=pooled[(name, value)] / total,
+            changes=dict(best[(name, value)][1].changes),
+            remaining=best[(name, value)][2],
+        )
+        for name, value in pooled
+    ]
+    ranked.sort(key=lambda c: (-c.confidence, order(c.field), c.value))
+    return ranked
+
+
+def _linked_rules(first: str, form: Form) -> set[str]:
+    """The sum rules tied to ``first`` through shared fields: the evidence about it."""
+
+    def names(rule: str) -> set[str]:
+        total, parts = RELATIONS[rule]
+        return {total, *(n for p in parts for n in (form.votes if p == VOTES else (p,)))}
+
+    linked, reach = {first}, names(first)
+    grown = True
+    while grown:
+        grown = False
+        for rule in RELATIONS:
+            if rule not in linked and names(rule) & reach:
+                linked.add(rule)
+                reach |= names(rule)
+                grown = True
+    return linked
+
+
+def _residual(
+    remaining: Sequence[str], linked: set[str], corrected: Form, changes: Mapping[str, int]
+) -> float:
+    """Cost of the rules a candidate leaves broken.
+
+    A linked sum rule left broken needs a second error: SECOND_ERROR times the edit
+    weight of its likeliest single-field fix, so a coincidence (the typed figures
+    agreeing with the candidate's wrong value) is paid for in full. Other broken rules
+    (caps, DPT) cost SECOND_ERROR each.
+    """
+    values = {**corrected.fields, **corrected.votes}
+    cost = 1.0
+    for rule in remaining:
+        if rule not in RELATIONS:
+            cost *= SECOND_ERROR
+            continue
+        if rule not in linked:
+            continue
+        total, parts = RELATIONS[rule]
+        names = [n for p in parts for n in (corrected.votes if p == VOTES else (p,))]
+        sum_parts = sum(values[n] for n in names)
+        best = EDIT_WEIGHTS["other"] / OTHER_VALUES
+        for name in (total, *names):
+            if name in changes:
+                continue
+            fixed = sum_parts if name == total else values[total] - (sum_parts - values[name])
+            if fixed >= 0:
+                rest = [v for k, v in values.items() if k != name]
+                weight, _ = _edit_weight(values[name], fixed, rest, total=name == total)
+                best = max(best, weight)
+        cost *= SECOND_ERROR * best
+    return cost
+
+
+def _describe(correction: Correction) -> str:
+    return f"{correction.field} {correction.typed} -> {correction.value}"
+
+
+def _field_order(broken_now: Sequence[str], form: Form) -> _Order:
+    """Rank of a name: the first broken rule naming it, then its place in that rule."""
+    rank: dict[str, tuple[int, int]] = {}
+    for index, rule in enumerate(broken_now):
+        total, parts = RELATIONS[rule]
+        names = [total, *(n for p in parts for n in (form.votes if p == VOTES else (p,)))]
+        for place, name in enumerate(names):
+            rank.setdefault(name, (index, place))
+    return _Order(rank)
+
+
+@dataclass(frozen=True, slots=True)
+class _Order:
+    rank: Mapping[str, tuple[int, int]]
+
+    def __call__(self, name: str) -> tuple[int, int]:
+        return self.rank.get(name, (len(self.rank) + 1, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    changes: Mapping[str, int]
+    kind: EditKind
+    weight: float  # the edit's prior probability (see EDIT_WEIGHTS)
+
+
+def _rule_names(rule: str, form: Form) -> tuple[str, list[str]]:
+    total, parts = RELATIONS[rule]
+    return total, [n for p in parts for n in (form.votes if p == VOTES else (p,))]
+
+
+def _candidates(
+    broken_now: Sequence[str], form: Form, values: Mapping[str, int]
+) -> Iterator[_Candidate]:
+    """One field solved to mend a broken rule, a miscounted total carried into the totals
+    written from it, or two values swapped; each once."""
+    seen: set[tuple[tuple[str, int], ...]] = set()
+    members: list[str] = []
+
+    def new(changes: Mapping[str, int]) -> bool:
+        key = tuple(sorted(changes.items()))
+        fresh = key not in seen
+        seen.add(key)
+        return fresh
+
+    for rule in broken_now:
+        total, names = _rule_names(rule, form)
+        if total not in values or any(n not in values for n in names):
+            continue
+        sum_parts = sum(values[n] for n in names)
+        solved = {total: sum_parts}
+        for name in names:
+            solved[name] = values[total] - (sum_parts - values[name])
+        for name, value in solved.items():
+            if value < 0 or value == values[name] or not new({name: value}):
+                continue
+            others = [v for k, v in values.items() if k != name]
+            weight, kind = _edit_weight(values[name], value, others, total=name == total)
+            if kind == "copied_field" and name in form.votes and _is_total(values[name], values):
+                kind = "total_in_choice"
+            yield _Candidate({name: value}, kind, weight)
+        carried = _carry(total, sum_parts - values[total], form, values)
+        if len(carried) > 1 and new(carried):
+            weight = EDIT_WEIGHTS["miscounted"] * _miscount(sum_parts - values[total])
+            yield _Candidate(carried, "miscounted", weight)
+        members.extend(n for n in (total, *names) if n not in members)
+    for first in members:
+        for second in values:
+            if second == first or values[second] == values[first]:
+                continue
+            changes = {first: values[second], second: values[first]}
+            if new(changes):
+                yield _Candidate(changes, "swapped", SWAP_WEIGHT)
+
+
+def _carry(total: str, shift: int, form: Form, values: Mapping[str, int]) -> dict[str, int]:
+    """A total off by ``shift``, and the totals the form derives from it that agree with
+    it: a KPPS adding slip is carried into the figures written from the wrong sum."""
+    changes = {total: values[total] + shift}
+    grown = True
+    while grown:
+        grown = False
+        for rule in RELATIONS:
+            head, names = _rule_names(rule, form)
+            if head in changes or head not in values or any(n not in values for n in names):
+                continue
+            if not set(names) & set(changes):
+                continue
+            if values[head] == sum(values[n] for n in names):  # held on the typed form
+                changes[head] = values[head] + shift
+                grown = True
+    return changes
+
+
+def _is_total(typed: int, values: Mapping[str, int]) -> bool:
+    return any(values.get(t) == typed for t in ("suara_sah", "pengguna_hak_pilih", "suara_total"))
+
+
+def _miscount(shift: int) -> float:
+    """P(a hand-added total is off by ``shift``): small slips are the likely ones."""
+    size = abs(shift)
+    return 0.0 if size == 0 else (1 - MISCOUNT_DECAY) * MISCOUNT_DECAY ** (size - 1) / 2
+
+
+# Digit slips happen per keystroke, so a slip is as likely in a 1-digit count as in any
+# one digit of a 3-digit count: one operation's weight is its kind's weight shared among
+# the operations of a typical 3-digit count (27 substitutions, 40 insertions, 3
+# deletions, 2 transpositions).
+_PER_OPERATION: dict[EditKind, int] = {
+    "digit_substituted": 27,
+    "digit_inserted": 40,
+    "digit_deleted": 3,
+    "digits_transposed": 2,
+}
+
+
+def _digit_edits(true: int) -> Counter[tuple[EditKind, int]]:
+    """How many single digit operations turn ``true`` into each value, by kind."""
+    digits = str(true)
+    out: Counter[tuple[EditKind, int]] = Counter()
+    for i in range(len(digits) + 1):
+        for d in "0123456789":
+            out["digit_inserted", int(digits[:i] + d + digits[i:])] += 1
+    for i in range(len(digits)):
+        for d in "0123456789":
+            if d != digits[i]:
+                out["digit_substituted", int(digits[:i] + d + digits[i + 1 :])] += 1
+        if len(digits) > 1:
+            out["digit_deleted", int(digits[:i] + digits[i + 1 :])] += 1
+        if i + 1 < len(digits) and digits[i] != digits[i + 1]:
+            swapped = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
+            out["digits_transposed", int(swapped)] += 1
+    return out
+
+
+def _edit_weight(
+    typed: int, true: int, others: Sequence[int], *, total: bool = False
+) -> tuple[float, EditKind]:
+    """P(``true`` was written as ``typed``) under one error, and the likeliest kind.
+    ``total``: the field is a hand-added total, which can also be miscounted."""
+    parts: dict[EditKind, float] = {"other": EDIT_WEIGHTS["other"] / OTHER_VALUES}
+    if total:
+        parts["miscounted"] = EDIT_WEIGHTS["miscounted"] * _miscount(typed - true)
+    for (kind, value), count in _digit_edits(true).items():
+        if value == typed and value != true:
+            parts[kind] = EDIT_WEIGHTS[kind] * count / _PER_OPERATION[kind]
+    if typed == 0:
+        parts["zero_for_missing"] = EDIT_WEIGHTS["zero_for_missing"]
+    if others and typed != 0 and typed in others:
+        parts["copied_field"] = EDIT_WEIGHTS["copied_field"] * others.count(typed) / len(others)
+    kind = max(parts, key=lambda k: parts[k])
+    return sum(parts.values()), kind
+
+
+# -- plausibility: the neighbours' turnout and shares --------------------------------------
+
+
+def _log_dirichlet_multinomial(counts: Sequence[int], alphas: Sequence[float]) -> float:
+    n, a = sum(counts), sum(alphas)
+    out = math.lgamma(n + 1) + math.lgamma(a) - math.lgamma(n + a)
+    for x, alpha in zip(counts, alphas, strict=True):
+        out += math.lgamma(x + alpha) - math.lgamma(alpha) - math.lgamma(x + 1)
+    return out
+
+
+class _Plausibility:
+    """Likelihood ratio of a TPS's votes: the neighbours' model over the flat model.
+
+    The neighbours' model is a kernel mixture, one Dirichlet-multinomial per neighbour
+    centred on its shares (and one beta-binomial on its turnout), so that a desa with
+    two kinds of TPS keeps both instead of averaging them away.
+    """
+
+    def __init__(self, votes: Mapping[str, int], neighbours: Sequence[Form], dpt: int | None):
+        self.choices = tuple(votes)
+        self.dpt = dpt
+        usable = [n for n in neighbours if _consistent_votes(n, self.choices)]
+        self.shares: list[list[float]] = []
+        if len(usable) >= MIN_NEIGHBOURS:
+            for n in usable:
+                size = sum(n.votes.values()) + 0.5 * len(self.choices)
+                self.shares.append([BANDWIDTH * (n.votes[c] + 0.5) / size for c in self.choices])
+        self.turnouts: list[list[float]] = []
+        for n in usable:
+            if n.dpt and sum(n.votes.values()) <= reserve_cap(n.dpt):
+                rate = (sum(n.votes.values()) + 0.5) / (reserve_cap(n.dpt) + 1)
+                self.turnouts.append([BANDWIDTH * rate, BANDWIDTH * (1 - rate)])
+        if not dpt or len(self.turnouts) < MIN_NEIGHBOURS:
+            self.turnouts = []
+
+    def ratio(self, votes: Mapping[str, int]) -> float:
+        counts = [votes[c] for c in self.choices]
+        out = 1.0
+        if self.shares:
+            flat = _log_dirichlet_multinomial(counts, [1.0] * len(counts))
+            out *= _mixed(counts, self.shares, flat)
+        if self.dpt:
+            trials, n = reserve_cap(self.dpt), sum(counts)
+            if n > trials:
+                return out * SECOND_ERROR  # more valid votes than ballots
+            if self.turnouts:
+                out *= _mixed([n, trials - n], self.turnouts, -math.log(trials + 1))
+        return out
+
+
+def _mixed(counts: Sequence[int], kernels: Sequence[Sequence[float]], flat: float) -> float:
+    """Ratio of the kernel mixture (mixed with the flat model) to the flat model."""
+    logs = [_log_dirichlet_multinomial(counts, alphas) - flat for alphas in kernels]
+    top = max(logs)
+    mean = math.exp(top) * sum(math.exp(x - top) for x in logs) / len(logs)
+    return FLAT_MIX + (1 - FLAT_MIX) * mean
+
+
+def _consistent_votes(form: Form, choices: Sequence[str]) -> bool:
+    if tuple(form.votes) != tuple(choices) or sum(form.votes.values()) == 0:
+        return False
+    valid = form.fields.get("suara_sah")
+    return valid is None or valid == sum(form.votes.values())

@@ -1,0 +1,290 @@
+"""Likely corrections (saksi.forensics.correction): known error shapes, planted edits, and
+the 2019 Situng forms checked against KawalPemilu's copies."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import DATA, REPO
+from saksi.forensics.correction import (
+    RELATIONS,
+    Correction,
+    Form,
+    Unsure,
+    apply_changes,
+    likely_correction,
+    rank_corrections,
+)
+from saksi.ingest.fields import FIELDS
+from saksi.ingest.rules import RULE_IDS, check_rules
+
+sys.path.insert(0, str(REPO / "bench"))
+from forensics_2019 import outcome, select_cases
+
+TPS_DPT = 280
+
+
+def form(
+    one: int,
+    two: int,
+    *,
+    valid: int | None = None,
+    invalid: int = 3,
+    voters: int | None = None,
+    dpt: int | None = TPS_DPT,
+) -> Form:
+    """A PPWP form; valid and voters default to the consistent values."""
+    valid = one + two if valid is None else valid
+    voters = one + two + invalid if voters is None else voters
+    fields = {"suara_sah": valid, "suara_tidak_sah": invalid, "pengguna_hak_pilih": voters}
+    return Form({"01": one, "02": two}, fields, dpt)
+
+
+def desa(share_01: float, count: int = 8) -> list[Form]:
+    """Consistent neighbours with about ``share_01`` of the votes for 01."""
+    out = []
+    for i in range(count):
+        valid = 200 + 7 * i
+        one = round(valid * share_01) + (i % 3) - 1
+        out.append(form(one, valid - one, invalid=2 + i % 3))
+    return out
+
+
+def broken_sums(candidate: Form) -> list[str]:
+    found = check_rules(
+        candidate.votes,
+        candidate.fields,
+        domestic=True,
+        registry_dpt=candidate.dpt,
+        max_dpt=300,
+    )
+    return [rule for rule in found if rule in RELATIONS]
+
+
+# -- the rule table ---------------------------------------------------------------------
+
+
+def consistent_full_form() -> dict[str, int]:
+    return {
+        "dpt": 250,
+        "dpt_laki": 120,
+        "dpt_perempuan": 130,
+        "pengguna_dpt": 200,
+        "pengguna_dptb": 3,
+        "pengguna_dpk": 2,
+        "pengguna_hak_pilih": 205,
+        "pengguna_hak_pilih_laki": 100,
+        "pengguna_hak_pilih_perempuan": 105,
+        "suara_sah": 200,
+        "suara_tidak_sah": 5,
+        "suara_total": 205,
+        "surat_suara_diterima": 255,
+        "surat_suara_digunakan": 205,
+        "surat_suara_rusak": 1,
+        "surat_suara_sisa": 49,
+    }
+
+
+def test_relations_are_the_sum_rules_of_check_rules() -> None:
+    votes = {"01": 120, "02": 80}
+    fields = consistent_full_form()
+    assert set(fields) == set(FIELDS)
+    assert check_rules(votes, fields, domestic=True, registry_dpt=250, max_dpt=300) == []
+    assert list(RELATIONS) == [rule for rule in RULE_IDS if rule in RELATIONS]
+    for rule, (total, _) in RELATIONS.items():
+        # Breaking a total breaks its own rule (and only sum rules that name it).
+        bumped = {**fields, total: fields[total] + 1}
+        found = check_rules(votes, bumped, domestic=True, registry_dpt=250, max_dpt=300)
+        assert rule in found
+        named = [r for r, (t, parts) in RELATIONS.items() if total == t or total in parts]
+        assert [r for r in found if r in RELATIONS] == named
+
+
+# -- known error shapes -----------------------------------------------------------------
+
+
+def test_a_consistent_form_needs_no_correction() -> None:
+    assert likely_correction(form(120, 80), neighbours=desa(0.6)) is None
+
+
+def test_extra_digit_in_a_choice() -> None:
+    # BRIEF: Situng showed 41 votes as 431.
+    typed = form(431, 150, valid=191, voters=194)
+    result = likely_correction(typed, neighbours=desa(0.25))
+    assert isinstance(result, Correction)
+    assert (result.field, result.value, result.edit) == ("01", 41, "digit_inserted")
+    assert result.changes == {"01": 41}
+    assert result.confidence >= 0.9
+    assert result.remaining == ()
+
+
+def test_wrong_total_found_from_page_one() -> None:
+    # The votes agree with page 1 (voters - invalid), so suara_sah is the wrong field.
+    typed = form(145, 103, valid=241, invalid=3, voters=251)
+    result = likely_correction(typed, neighbours=desa(0.55))
+    assert isinstance(result, Correction)
+    assert (result.field, result.value, result.edit) == ("suara_sah", 248, "digit_substituted")
+
+
+def test_valid_and_invalid_swapped() -> None:
+    typed = form(113, 121, valid=3, invalid=234, voters=237)
+    result = likely_correction(typed, neighbours=desa(0.5))
+    assert isinstance(result, Correction)
+    assert result.edit == "swapped"
+    assert result.changes == {"suara_sah": 234, "suara_tidak_sah": 3}
+
+
+def test_zero_where_the_total_was_missing() -> None:
+    typed = form(94, 96, valid=0, invalid=1, voters=191)
+    result = likely_correction(typed, neighbours=desa(0.5))
+    assert isinstance(result, Correction)
+    assert (result.field, result.value, result.edit) == ("suara_sah", 190, "zero_for_missing")
+
+
+def test_total_typed_into_a_choice() -> None:
+    typed = form(212, 62, valid=212, invalid=2, voters=214)
+    result = likely_correction(typed, neighbours=desa(0.7))
+    assert isinstance(result, Correction)
+    assert (result.field, result.value, result.edit) == ("01", 150, "total_in_choice")
+
+
+def test_two_equally_good_corrections_are_unsure() -> None:
+    # 01 or 02 could each be one digit off by 5 and page 1 cannot tell them apart.
+    typed = form(88, 139, valid=222, invalid=2, voters=224)
+    result = likely_correction(typed, neighbours=desa(0.4))
+    assert isinstance(result, Unsure)
+    assert "two corrections fit" in result.reason
+    assert {c.field for c in result.candidates[:2]} == {"01", "02"}
+    ranked = rank_corrections(typed, neighbours=desa(0.4))
+    assert ranked is not None
+    assert sum(c.confidence for c in ranked) <= 1
+
+
+def test_choice_ids_must_not_clash_with_field_names() -> None:
+    with pytest.raises(ValueError, match="overlap"):
+        rank_corrections(Form({"suara_sah": 1}, {"suara_sah": 2}))
+
+
+# -- planted edits ----------------------------------------------------------------------
+
+
+def plant(value: int, kind: str, position: int, digit: int) -> int:
+    text = str(value)
+    i = position % len(text)
+    if kind == "substitute":
+        text = text[:i] + str(digit) + text[i + 1 :]
+    elif kind == "insert":
+        text = text[:i] + str(digit) + text[i:]
+    elif kind == "delete" and len(text) > 1:
+        text = text[:i] + text[i + 1 :]
+    elif kind == "transpose" and len(text) > 1:
+        i = min(i, len(text) - 2)
+        text = text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    elif kind == "zero":
+        text = "0"
+    return int(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    share=st.floats(0.15, 0.85),
+    turnout=st.floats(0.6, 0.95),
+    dpt=st.integers(120, 300),
+    invalid=st.integers(0, 8),
+    target=st.sampled_from(["01", "02", "suara_sah"]),
+    kind=st.sampled_from(["substitute", "insert", "delete", "transpose", "zero"]),
+    position=st.integers(0, 3),
+    digit=st.integers(0, 9),
+)
+def test_a_planted_edit_is_recovered_or_unsure(
+    share: float,
+    turnout: float,
+    dpt: int,
+    invalid: int,
+    target: str,
+    kind: str,
+    position: int,
+    digit: int,
+) -> None:
+    valid = max(1, round(dpt * turnout) - invalid)
+    one = round(valid * share)
+    truth = Form(
+        {"01": one, "02": valid - one},
+        {"suara_sah": valid, "suara_tidak_sah": invalid, "pengguna_hak_pilih": valid + invalid},
+        dpt,
+    )
+    true_value = {**truth.votes, **truth.fields}[target]
+    typed_value = plant(true_value, kind, position, digit)
+    typed = apply_changes(truth, {target: typed_value})
+    result = likely_correction(typed, neighbours=desa(share))
+    if typed_value == true_value:
+        assert result is None
+        return
+    assert result is not None
+    if isinstance(result, Correction):
+        assert (result.field, result.value) == (target, true_value)
+        assert broken_sums(apply_changes(typed, result.changes)) == []
+        assert 0.9 <= result.confidence <= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    one=st.integers(0, 299),
+    two=st.integers(0, 299),
+    valid=st.integers(0, 999),
+    page_one=st.booleans(),
+    neighbours=st.integers(0, 5),
+)
+def test_a_proposal_always_mends_the_broken_sum(
+    one: int, two: int, valid: int, page_one: bool, neighbours: int
+) -> None:
+    fields = {"suara_sah": valid}
+    if page_one:
+        fields |= {"suara_tidak_sah": 2, "pengguna_hak_pilih": one + two + 2}
+    typed = Form({"01": one, "02": two}, fields, None)
+    result = likely_correction(typed, neighbours=desa(0.5, neighbours))
+    if one + two == valid:
+        assert result is None
+        return
+    assert result is not None
+    if isinstance(result, Correction):
+        assert "votes_sum_valid" not in broken_sums(apply_changes(typed, result.changes))
+        assert result.typed == {**typed.votes, **typed.fields}[result.field]
+    ranked = rank_corrections(typed, neighbours=desa(0.5, neighbours)) or []
+    assert all(0 <= c.confidence <= 1 for c in ranked)
+
+
+# -- the 2019 Situng forms --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def outcomes_2019() -> tuple[int, Counter[str]]:
+    cases = select_cases(DATA / "pemilu2019")
+    assert len(cases) == 355
+    assert sum(case.field == "suara_sah" for case in cases) == 222
+    counts: Counter[str] = Counter()
+    for case in cases:
+        result = likely_correction(case.form, neighbours=case.neighbours, domestic=case.domestic)
+        counts[outcome(case, result.changes if isinstance(result, Correction) else None)] += 1
+    return len(cases), counts
+
+
+def test_2019_corrections_are_rarely_wrong(outcomes_2019: tuple[int, Counter[str]]) -> None:
+    n, counts = outcomes_2019
+    assert counts["wrong"] <= 0.01 * n
+    assert counts["right"] >= 0.65 * n  # measured 65.1%: guards against regressions
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="right is 65% of 355: about 120 forms have 01 and 02 equally likely to be "
+    "the wrong field (same amount, same edit shape, same page-1 support) and stay unsure",
+)
+def test_2019_corrections_meet_the_issue_target(outcomes_2019: tuple[int, Counter[str]]) -> None:
+    n, counts = outcomes_2019
+    assert counts["right"] >= 0.70 * n
