@@ -15,6 +15,7 @@ from rich.markup import escape
 from saksi import __version__
 from saksi.cli.client import enrol, submit
 from saksi.cli.demo import anomaly_plan, demo
+from saksi.cli.forensics import forensics
 from saksi.cli.progress import console, progress_bar
 from saksi.cli.verify import verify
 from saksi.election.election import Election
@@ -269,6 +270,7 @@ def example_synthetic(
 
 cli.add_command(demo)
 cli.add_command(verify)
+cli.add_command(forensics)
 cli.add_command(submit)
 cli.add_command(enrol)
 

@@ -1,0 +1,246 @@
+"""Checks on each TPS: the consistency rules, disagreement between sources, impossible
+turnout, and outliers against the neighbouring TPS. Each flag is a prompt for a human to
+look at the form's photo, never a verdict."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from saksi.forensics.forms import ContestForms, Form
+from saksi.ingest.rules import RULES
+
+__all__ = [
+    "FORENSIC_RULES",
+    "Flag",
+    "consistency_flags",
+    "disagreement_flags",
+    "outlier_flags",
+]
+
+# Rules beyond the form's own consistency rules (saksi.ingest.rules.RULES).
+FORENSIC_RULES: dict[str, str] = {
+    "source_disagreement": "this source's copy of the form differs from the official form",
+    "turnout_outlier": "turnout far from the neighbouring TPS of the same kecamatan",
+    "share_outlier": "a choice's share far from the neighbouring TPS of the same area",
+}
+
+OUTLIER_Z = 8.0  # robust z beyond which a TPS is far from its neighbours
+MIN_NEIGHBOURS = 8  # fewer TPS in the kecamatan: no outlier test there
+_MAD_TO_SD = 1.4826  # a normal distribution's sd over its median absolute deviation
+MIN_VALID_FOR_SHARE = 20  # fewer valid votes: a share says little
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    tps_id: str
+    contest: str
+    source: str
+    rule: str
+    message: str
+    detail: dict[str, Any]
+    correction: dict[str, int] | None = None
+    confidence: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "tps_id": self.tps_id,
+            "contest": self.contest,
+            "source": self.source,
+            "rule": self.rule,
+            "message": self.message,
+            "detail": self.detail,
+        }
+        if self.correction is not None:
+            out["correction"] = self.correction
+            out["confidence"] = self.confidence
+        return out
+
+
+def consistency_flags(
+    forms: ContestForms, source: str, correct: Callable[[Form], tuple[dict[str, int], float] | None]
+) -> list[Flag]:
+    """One flag per consistency rule a form breaks; ``correct`` proposes the likely true
+    value of an arithmetic break (or None: unsure)."""
+    out = []
+    for form in forms.forms(source):
+        if not form.rules:
+            continue
+        proposal = correct(form)
+        for rule in form.rules:
+            correction, confidence = proposal if proposal else (None, None)
+            out.append(
+                Flag(
+                    form.tps.tps_id,
+                    forms.contest,
+                    source,
+                    rule,
+                    f"TPS {form.tps.tps_id}: {RULES.get(rule, rule)}",
+                    {},
+                    correction,
+                    confidence,
+                )
+            )
+    return out
+
+
+def _differences(reference: Form, copy: Form) -> dict[str, list[int]]:
+    return {
+        name: [reference.values[name], value]
+        for name, value in sorted(copy.values.items())
+        if name in reference.values and reference.values[name] != value
+    }
+
+
+def _copies_agree_against(reference: Form, copies: Sequence[Form]) -> bool:
+    """Whether at least two copies give the same value for some field, and it is not the
+    official form's: then the official form, not one copy, is the likely odd one out."""
+    for name, value in reference.values.items():
+        others = [c.values[name] for c in copies if name in c.values]
+        against = len(others) >= 2 and all(v != value for v in others)
+        if against and max(others.count(v) for v in set(others)) >= 2:
+            return True
+    return False
+
+
+def disagreement_flags(forms: ContestForms) -> list[Flag]:
+    """Field by field, each source's copy against the official form of the same TPS: a flag
+    on each copy that differs, and one on the official form when two or more copies agree
+    with each other against it."""
+    official = {f.tps.tps_id: f for f in forms.forms(forms.official)}
+    against: dict[str, dict[str, dict[str, list[int]]]] = defaultdict(dict)
+    out = []
+    for source in forms.sources:
+        if source == forms.official:
+            continue
+        for copy in forms.forms(source):
+            reference = official.get(copy.tps.tps_id)
+            differs = _differences(reference, copy) if reference is not None else {}
+            if not differs:
+                continue
+            against[copy.tps.tps_id][source] = differs
+            words = ", ".join(
+                f"{n} {b} where the official form has {a}" for n, (a, b) in differs.items()
+            )
+            out.append(
+                Flag(
+                    copy.tps.tps_id,
+                    forms.contest,
+                    source,
+                    "source_disagreement",
+                    f"TPS {copy.tps.tps_id}: {source}'s copy says {words}",
+                    {"against": forms.official, "fields": differs},
+                )
+            )
+    copies_at: dict[str, list[Form]] = defaultdict(list)
+    for source in forms.sources:
+        if source != forms.official:
+            for copy in forms.forms(source):
+                copies_at[copy.tps.tps_id].append(copy)
+    for tps_id, copies in sorted(against.items()):
+        if not _copies_agree_against(official[tps_id], copies_at[tps_id]):
+            continue  # one copy alone, or copies that disagree among themselves
+        words = "; ".join(
+            f"{source}: " + ", ".join(f"{n} {b}" for n, (_, b) in differs.items())
+            for source, differs in copies.items()
+        )
+        out.append(
+            Flag(
+                tps_id,
+                forms.contest,
+                forms.official,
+                "source_disagreement",
+                f"TPS {tps_id}: the official form differs from other copies ({words})",
+                {"copies": copies},
+            )
+        )
+    return out
+
+
+def _voters(form: Form) -> int | None:
+    return form.values.get("pengguna_hak_pilih")
+
+
+def _logit(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    # +0.5 keeps 0 and 100% finite (the empirical logit).
+    return np.asarray(np.log((part + 0.5) / (whole - part + 0.5)))
+
+
+def _group_median(values: np.ndarray, groups: np.ndarray, count: int) -> np.ndarray:
+    """The median of ``values`` within each of ``count`` groups (ids 0..count-1)."""
+    order = np.lexsort((values, groups))
+    sizes = np.bincount(groups, minlength=count)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    low = starts + (np.maximum(sizes, 1) - 1) // 2
+    high = starts + np.maximum(sizes, 1) // 2
+    ranked = values[order]
+    safe = np.minimum(np.stack([low, high]), max(len(values) - 1, 0))
+    middle = (ranked[safe[0]] + ranked[safe[1]]) / 2 if len(values) else np.zeros(count)
+    return np.where(sizes > 0, middle, np.nan)
+
+
+def _robust_z(values: np.ndarray, kecamatan: Sequence[str]) -> np.ndarray:
+    """Each value's robust z (median and MAD) among the TPS of its kecamatan: a desa's
+    few TPS give a median and MAD too noisy to judge by. NaN where the kecamatan has fewer
+    than MIN_NEIGHBOURS values or no spread."""
+    names, groups = np.unique(np.asarray(kecamatan), return_inverse=True)
+    groups = groups.astype(np.int64)
+    centre = _group_median(values, groups, len(names))
+    deviation = np.abs(values - centre[groups])
+    spread = _group_median(deviation, groups, len(names)) * _MAD_TO_SD
+    sizes = np.bincount(groups, minlength=len(names))
+    usable = (sizes[groups] >= MIN_NEIGHBOURS) & (spread[groups] > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (values - centre[groups]) / spread[groups]
+    return np.where(usable, z, np.nan)
+
+
+def outlier_flags(forms: ContestForms, source: str) -> list[Flag]:
+    """Turnout and each choice's share far from the neighbouring TPS of the same kecamatan
+    (robust z on the logit scale), at domestic TPS with a known DPT."""
+    mine = [
+        f for f in forms.forms(source) if f.tps.domestic and f.tps.dpt and _voters(f) is not None
+    ]
+    if not mine:
+        return []
+    kecamatan = [f.tps.kecamatan or f.tps.desa for f in mine]
+    voters = np.array([_voters(f) for f in mine], dtype=float)
+    dpt = np.array([f.tps.dpt for f in mine], dtype=float)
+    out = []
+    z_turnout = _robust_z(_logit(np.minimum(voters, dpt), dpt), kecamatan)
+    for i in np.nonzero(np.abs(np.nan_to_num(z_turnout)) > OUTLIER_Z)[0]:
+        form, z = mine[i], float(z_turnout[i])
+        out.append(
+            Flag(
+                form.tps.tps_id,
+                forms.contest,
+                source,
+                "turnout_outlier",
+                f"TPS {form.tps.tps_id}: turnout {int(voters[i])} of {int(dpt[i])} is far "
+                f"from its neighbours' (robust z {z:+.1f})",
+                {"voters": int(voters[i]), "dpt": int(dpt[i]), "z": round(z, 2)},
+            )
+        )
+    votes = np.array([[f.values.get(c, 0) for c in forms.choices] for f in mine], dtype=float)
+    valid = votes.sum(axis=1)
+    for j, choice in enumerate(forms.choices):
+        z_share = _robust_z(_logit(votes[:, j], np.maximum(valid, 1)), kecamatan)
+        z_share[valid < MIN_VALID_FOR_SHARE] = np.nan
+        for i in np.nonzero(np.abs(np.nan_to_num(z_share)) > OUTLIER_Z)[0]:
+            form, z = mine[i], float(z_share[i])
+            out.append(
+                Flag(
+                    form.tps.tps_id,
+                    forms.contest,
+                    source,
+                    "share_outlier",
+                    f"TPS {form.tps.tps_id}: the share of {choice} ({int(votes[i, j])} of "
+                    f"{int(valid[i])}) is far from its neighbours' (robust z {z:+.1f})",
+                    {"choice": choice, "votes": int(votes[i, j]), "z": round(z, 2)},
+                )
+            )
+    return out

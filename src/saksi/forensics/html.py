@@ -1,0 +1,161 @@
+"""The forensics report as one self-contained HTML page: no script, no other file; plots
+are inline SVG drawn here from the report's numbers."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+__all__ = ["html_report"]
+
+MAX_FLAGS = 1000  # rows of the flags table; the JSON report carries them all
+
+
+def _heatmap(counts: list[list[int]], title: str, x_label: str, y_label: str) -> str:
+    """A 2-D histogram, ``counts[x bin][y bin]``, as SVG squares (y upwards)."""
+    columns, rows = len(counts), len(counts[0]) if counts else 0
+    if not rows or not columns:
+        return ""
+    top = max(max(c) for c in counts) or 1
+    size = 240 / max(rows, columns)
+    cells = []
+    for i, column in enumerate(counts):
+        for j, value in enumerate(column):
+            if value:
+                shade = 95 - int(80 * (value / top) ** 0.5)
+                y = 240 - (j + 1) * size
+                cells.append(
+                    f'<rect x="{i * size + 30:.1f}" y="{y:.1f}" width="{size:.1f}" '
+                    f'height="{size:.1f}" fill="hsl(215 60% {shade}%)"/>'
+                )
+    return (
+        f'<figure><svg viewBox="0 0 280 270" width="280" height="270" role="img" '
+        f'aria-label="{escape(title)}"><rect x="30" y="0" width="240" height="240" '
+        f'fill="#fafafa" stroke="#999"/>{"".join(cells)}'
+        f'<text x="150" y="262" text-anchor="middle" font-size="11">{escape(x_label)}</text>'
+        f'<text x="12" y="120" font-size="11" transform="rotate(-90 12 120)" '
+        f'text-anchor="middle">{escape(y_label)}</text></svg>'
+        f"<figcaption>{escape(title)}</figcaption></figure>"
+    )
+
+
+def _bars(values: list[float], labels: list[str], title: str, expected: float | None) -> str:
+    if not values:
+        return ""
+    top = max(max(values), expected or 0) or 1
+    width = 240 / len(values)
+    bars = [
+        f'<rect x="{30 + i * width + 1:.1f}" y="{200 - 190 * v / top:.1f}" '
+        f'width="{width - 2:.1f}" height="{190 * v / top:.1f}" fill="#3a6ea5"/>'
+        f'<text x="{30 + (i + 0.5) * width:.1f}" y="215" font-size="10" '
+        f'text-anchor="middle">{escape(label)}</text>'
+        for i, (v, label) in enumerate(zip(values, labels, strict=True))
+    ]
+    line = ""
+    if expected is not None:
+        y = 200 - 190 * expected / top
+        line = (
+            f'<line x1="30" x2="270" y1="{y:.1f}" y2="{y:.1f}" stroke="#b00" '
+            'stroke-dasharray="4 3"/>'
+        )
+    return (
+        f'<figure><svg viewBox="0 0 280 225" width="280" height="225" role="img" '
+        f'aria-label="{escape(title)}">{"".join(bars)}{line}</svg>'
+        f"<figcaption>{escape(title)}</figcaption></figure>"
+    )
+
+
+def _region_plots(region: dict[str, Any]) -> str:
+    parts = []
+    for key, fingerprint in region.get("fingerprints", {}).items():
+        counts = fingerprint.get("counts")
+        if counts:
+            parts.append(
+                _heatmap(counts, f"{region['name']}: turnout × share of {key}", "turnout", "share")
+            )
+    for key, test in region.get("tests", {}).items():
+        observed = test.get("observed")
+        if key == "last_digit" and isinstance(observed, list):
+            total = sum(observed) or 1
+            parts.append(
+                _bars(
+                    [o / total for o in observed],
+                    [str(d) for d in range(len(observed))],
+                    f"{region['name']}: last digits of the votes (dashed: uniform)",
+                    1 / len(observed),
+                )
+            )
+    return "".join(p for p in parts if p)
+
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:70rem;margin:auto;padding:1rem;"
+    "color:#1a1a1a}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid"
+    " #ccc;padding:.25rem;text-align:left;vertical-align:top}figure{display:inline-block;"
+    "margin:.5rem}figcaption{font-size:.85rem}"
+)
+
+
+def _cells(*values: str) -> str:
+    return "<tr>" + "".join(f"<td>{v}</td>" for v in values) + "</tr>"
+
+
+def _flag_row(flag: dict[str, Any]) -> str:
+    correction = ", ".join(f"{k} = {v}" for k, v in flag.get("correction", {}).items())
+    if flag.get("confidence") is not None:
+        correction += f" ({flag['confidence']:.0%})"
+    link = f'<a href="{escape(flag["tps_url"])}">{escape(flag["tps_id"])}</a>'
+    return _cells(
+        link,
+        escape(flag["source"]),
+        escape(flag["rule"]),
+        escape(flag["message"]),
+        escape(correction),
+    )
+
+
+def _table(headers: tuple[str, ...], rows: str) -> str:
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def html_report(report: dict[str, Any]) -> str:
+    regions = report["region_statistics"]
+    flagged = {f["region"] for f in regions["flags"]}
+    region_rows = "".join(
+        _cells(
+            escape(f["region"]),
+            escape(f["test"]),
+            f"{f['p_value']:.3g}",
+            f"{f['adjusted_p_value']:.3g}",
+        )
+        for f in regions["flags"]
+    )
+    plots = "".join(
+        f"<section><h3>{escape(r['name'])} ({escape(r['region'])}, {r['tps']} TPS)</h3>"
+        f"{_region_plots(r)}</section>"
+        for r in regions["regions"]
+        if r["region"] in flagged
+    )
+    flags = report["flags"]
+    contest = escape(report["contest"])
+    return "\n".join(
+        [
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">',
+            f"<title>Saksi forensics: {contest}</title><style>{_STYLE}</style></head><body>",
+            f"<h1>Forensics: contest {contest}</h1>",
+            "<p>A flag asks a human to look at the form and its photo; it is never a verdict."
+            f" Record size {report.get('log_size', '')}.</p>",
+            f"<h2>Regions that stand out ({escape(regions['level'])}, "
+            f"{escape(regions['method'])}, alpha {regions['alpha']})</h2>",
+            _table(("region", "test", "p", "adjusted p"), region_rows),
+            plots,
+            f"<h2>Flags ({len(flags)}; first {min(len(flags), MAX_FLAGS)} shown)</h2>",
+            _table(
+                ("TPS", "source", "rule", "what", "likely correction"),
+                "".join(_flag_row(f) for f in flags[:MAX_FLAGS]),
+            ),
+            "</body></html>",
+            "",
+        ]
+    )

@@ -1,0 +1,182 @@
+"""The forensics report of one contest: every flag with its likely correction, and the
+statistics of each kabupaten/kota with the regions whose tests stand out after
+multiple-testing control. This is what `saksi forensics --json` prints."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from saksi.forensics import checks
+from saksi.forensics.correction import Correction, likely_correction
+from saksi.forensics.correction import Form as CorrectionForm
+from saksi.forensics.forms import ContestForms, Form, load_forms
+from saksi.forensics.multiple import flag_regions
+from saksi.forensics.statistics import RegionStatistics, region_statistics
+from saksi.store.base import Store
+from saksi.tally.query import default_contest
+
+__all__ = ["forensics_report", "report_from_forms"]
+
+REGION_LEVEL = "kabupaten_kota"  # where a "set" share would be decided and can be seen
+ALPHA = 0.05
+N_BOOTSTRAP = 200
+MIN_NEIGHBOURS = 5  # fewer forms in the desa: the kecamatan's are the neighbours
+
+
+def _correction_form(form: Form) -> CorrectionForm:
+    votes = {c: form.values[c] for c in form.choices}
+    fields = {k: v for k, v in form.values.items() if k not in votes}
+    return CorrectionForm(votes, fields, form.tps.dpt)
+
+
+def _corrector(
+    forms: ContestForms, source: str
+) -> Callable[[Form], tuple[dict[str, int], float] | None]:
+    """The likely correction of a source's form, from that form and its neighbours of the
+    same source only (never another source's copy)."""
+    by_desa: dict[str, list[Form]] = defaultdict(list)
+    by_kecamatan: dict[str | None, list[Form]] = defaultdict(list)
+    for form in forms.forms(source):
+        by_desa[form.tps.desa].append(form)
+        by_kecamatan[form.tps.kecamatan].append(form)
+
+    def correct(form: Form) -> tuple[dict[str, int], float] | None:
+        near = by_desa[form.tps.desa]
+        if len(near) <= MIN_NEIGHBOURS:
+            near = by_kecamatan[form.tps.kecamatan]
+        neighbours = [_correction_form(f) for f in near if f is not form and not f.rules]
+        found = likely_correction(
+            _correction_form(form), neighbours=neighbours, domestic=form.tps.domestic
+        )
+        if isinstance(found, Correction):
+            return dict(found.changes), round(found.confidence, 3)
+        return None
+
+    return correct
+
+
+def _region_arrays(forms: Sequence[Form], choices: Sequence[str]) -> dict[str, Any]:
+    votes = {c: np.array([f.values.get(c, 0) for f in forms], dtype=np.int64) for c in choices}
+    valid = np.array([sum(f.values.get(c, 0) for c in choices) for f in forms], dtype=np.int64)
+    voters = np.array([f.values.get("pengguna_hak_pilih", 0) for f in forms], dtype=np.int64)
+    dpt = np.array([f.tps.dpt or np.nan for f in forms], dtype=float)
+    return {"votes": votes, "valid_votes": valid, "voters": voters, "dpt": dpt}
+
+
+def region_inputs(forms: ContestForms) -> dict[str, dict[str, Any]]:
+    """Per kabupaten/kota, the arrays its statistics need, from the official forms that
+    keep their own arithmetic (a broken form's numbers would test the typing, not the
+    vote)."""
+    groups: dict[str, list[Form]] = defaultdict(list)
+    for form in forms.forms(forms.official):
+        if form.tps.kabupaten and not form.rules:
+            groups[form.tps.kabupaten].append(form)
+    return {
+        region: _region_arrays(members, forms.choices) for region, members in sorted(groups.items())
+    }
+
+
+def all_region_statistics(
+    inputs: dict[str, dict[str, Any]], seed: int, n_bootstrap: int
+) -> dict[str, RegionStatistics]:
+    """Every region's statistics, each region seeded from ``seed`` and its position."""
+    return {
+        region: region_statistics(
+            **arrays, rng=np.random.default_rng([seed, offset]), n_bootstrap=n_bootstrap
+        )
+        for offset, (region, arrays) in enumerate(inputs.items())
+    }
+
+
+def _regions(
+    forms: ContestForms, inputs: dict[str, dict[str, Any]], results: dict[str, RegionStatistics]
+) -> dict[str, Any]:
+    flagged = flag_regions(
+        {region: stats.alarm_p_values() for region, stats in results.items()}, alpha=ALPHA
+    )
+    standing_out = {f.region for f in flagged}
+    return {
+        "level": REGION_LEVEL,
+        "alpha": ALPHA,
+        "method": "Benjamini-Hochberg across every region and test",
+        "flags": [f.to_json() for f in flagged],
+        "regions": [
+            {
+                "region": region,
+                "name": forms.region_names.get(region, region),
+                "tps": len(inputs[region]["valid_votes"]),
+                "tests": {key: result.to_json() for key, result in stats.tests.items()},
+                # The fingerprints (2-D histograms) of the regions that stand out only:
+                # they are what a reader plots, and all of them would weigh megabytes.
+                "fingerprints": {
+                    key: fingerprint.to_json() for key, fingerprint in stats.fingerprints.items()
+                }
+                if region in standing_out
+                else {},
+            }
+            for region, stats in results.items()
+        ],
+    }
+
+
+def _rank(flag: checks.Flag) -> tuple[int, float, str, str, str]:
+    """Broken forms first, then disagreements, then outliers, the farthest first."""
+    order = {"source_disagreement": 1, "turnout_outlier": 2, "share_outlier": 2}
+    far = -abs(float(flag.detail.get("z", 0.0)))
+    return order.get(flag.rule, 0), far, flag.tps_id, flag.source, flag.rule
+
+
+def report_from_forms(
+    forms: ContestForms, *, seed: int = 2024, n_bootstrap: int = N_BOOTSTRAP
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    inputs = region_inputs(forms)
+    # The region statistics (numpy, half the work) run in a second process while this
+    # one checks each TPS: the machine has two cores.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        statistics = pool.submit(all_region_statistics, inputs, seed, n_bootstrap)
+        flags = checks.disagreement_flags(forms)
+        for source in forms.sources:
+            flags += checks.consistency_flags(forms, source, _corrector(forms, source))
+            flags += checks.outlier_flags(forms, source)
+        results = statistics.result()
+    photos = {(f.tps.tps_id, f.source): f.photos for s in forms.sources for f in forms.forms(s)}
+    items = []
+    for flag in sorted(flags, key=_rank):
+        item = flag.to_json()
+        item["tps_url"] = f"/tps/{flag.tps_id}"
+        item["photos"] = [
+            f"/photos/{h[:2]}/{h}" for h in photos.get((flag.tps_id, flag.source), ())
+        ]
+        items.append(item)
+    regions = _regions(forms, inputs, results)
+    return {
+        "contest": forms.contest,
+        "official_source": forms.official,
+        "rules": {**_rule_words(), **checks.FORENSIC_RULES},
+        "flags": items,
+        "region_statistics": regions,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def _rule_words() -> dict[str, str]:
+    from saksi.ingest.rules import RULES
+
+    return dict(RULES)
+
+
+def forensics_report(
+    store: Store, contest: str | None = None, *, seed: int = 2024, n_bootstrap: int = N_BOOTSTRAP
+) -> dict[str, Any]:
+    """The report of ``contest`` (the first contest if None), from the projection store."""
+    forms = load_forms(store, contest or default_contest(store))
+    report = report_from_forms(forms, seed=seed, n_bootstrap=n_bootstrap)
+    return {"log_size": store.log_size(), **report}

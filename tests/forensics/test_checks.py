@@ -1,0 +1,151 @@
+"""Checks on each TPS, scored against the ground truth of a seeded synthetic election with
+planted errors (one province, built in a couple of seconds), and on a clean one."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import DATA
+from saksi.examples.synthetic import AnomalyPlan
+from saksi.examples.synthetic_election import build_synthetic
+from saksi.forensics import checks
+from saksi.forensics.evaluation import score_flags
+from saksi.forensics.forms import ContestForms, load_forms
+
+PLAN = AnomalyPlan(
+    extra_digit=30,
+    swapped_fields=20,
+    total_in_candidate=10,
+    inflated_turnout=20,
+    missing_forms=10,
+    source_disagreements=30,
+)
+
+
+def _build(root: Path, plan: AnomalyPlan) -> tuple[ContestForms, list[dict[str, Any]]]:
+    truth_path = root / "truth.jsonl"
+    election = build_synthetic(
+        DATA / "pemilu2024",
+        root / "election",
+        seed=7,
+        provinces=("65",),
+        anomalies=plan,
+        truth_path=truth_path,
+        say=lambda _: None,
+    )
+    try:
+        forms = load_forms(election.store, "PPWP")
+    finally:
+        election.close()
+    truth = [json.loads(line) for line in truth_path.read_text().splitlines()]
+    return forms, truth
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[ContestForms, list[Any]]:
+    return _build(tmp_path_factory.mktemp("planted"), PLAN)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[ContestForms, list[Any]]:
+    return _build(tmp_path_factory.mktemp("clean"), AnomalyPlan())
+
+
+def all_flags(forms: ContestForms) -> list[checks.Flag]:
+    flags = checks.disagreement_flags(forms)
+    for source in forms.sources:
+        flags += checks.consistency_flags(forms, source, lambda _: None)
+        flags += checks.outlier_flags(forms, source)
+    return flags
+
+
+def test_planted_per_form_errors_are_found_with_few_false_flags(
+    planted: tuple[ContestForms, list[dict[str, Any]]],
+) -> None:
+    forms, truth = planted
+    scores = {s.name: s for s in score_flags(all_flags(forms), truth, forms.official)}
+    for name in ("extra_digit", "arithmetic_break"):
+        assert scores[name].planted > 0
+        assert scores[name].recall >= 0.99, scores[name]
+        assert scores[name].precision >= 0.95, scores[name]
+    assert scores["source_disagreement"].recall == 1.0
+    assert scores["source_disagreement"].precision >= 0.95
+    assert scores["impossible_turnout"].precision >= 0.95
+
+
+def test_inflation_past_the_reserve_cap_is_always_flagged(
+    planted: tuple[ContestForms, list[dict[str, Any]]],
+) -> None:
+    forms, truth = planted
+    flagged = {(f.tps_id, f.rule) for f in all_flags(forms) if f.source == forms.official}
+    dpt = {f.tps.tps_id: f.tps.dpt for f in forms.forms(forms.official)}
+    past_cap = [
+        t
+        for t in truth
+        if t["kind"] == "inflated_turnout" and t["planted"] > (dpt[t["tps"]] or 0) * 1.02 + 1
+    ]
+    assert past_cap
+    for entry in past_cap:
+        assert (entry["tps"], "voters_exceed_dpt_reserve") in flagged
+
+
+def test_every_disagreeing_copy_is_flagged_with_both_values(
+    planted: tuple[ContestForms, list[dict[str, Any]]],
+) -> None:
+    forms, truth = planted
+    flags = {(f.tps_id, f.source): f for f in checks.disagreement_flags(forms)}
+    planted_copies = [t for t in truth if t["kind"] == "source_disagreements"]
+    assert planted_copies
+    for entry in planted_copies:
+        flag = flags[(entry["tps"], entry["source"])]
+        assert flag.detail["fields"][entry["field"]] == [entry["official"], entry["planted"]]
+
+
+def test_a_clean_election_raises_no_form_flags_and_few_outliers(
+    clean: tuple[ContestForms, list[dict[str, Any]]],
+) -> None:
+    forms, truth = clean
+    assert truth == []
+    flags = all_flags(forms)
+    rules = Counter(f.rule for f in flags)
+    assert rules["source_disagreement"] == 0
+    assert sum(n for rule, n in rules.items() if not rule.endswith("_outlier")) == 0
+    forms_checked = sum(len(forms.forms(s)) for s in forms.sources)
+    outliers = rules["turnout_outlier"] + rules["share_outlier"]
+    assert outliers <= 0.01 * forms_checked
+
+
+def test_a_turnout_far_below_the_kecamatan_is_an_outlier(
+    clean: tuple[ContestForms, list[dict[str, Any]]],
+) -> None:
+    forms, _ = clean
+    official = forms.forms(forms.official)
+    index, target = next(
+        (i, f) for i, f in enumerate(official) if f.tps.domestic and (f.tps.dpt or 0) >= 200
+    )
+    # Turnout of 2.5%: nothing else changes, so only the outlier test can see it.
+    values = {**target.values, "pengguna_hak_pilih": (target.tps.dpt or 0) // 40}
+    changed = dataclasses.replace(
+        forms,
+        by_source={
+            **forms.by_source,
+            forms.official: [
+                *official[:index],
+                dataclasses.replace(target, values=values),
+                *official[index + 1 :],
+            ],
+        },
+    )
+    found = [
+        f
+        for f in checks.outlier_flags(changed, forms.official)
+        if f.tps_id == target.tps.tps_id and f.rule == "turnout_outlier"
+    ]
+    assert len(found) == 1
+    assert found[0].detail["z"] < -checks.OUTLIER_Z

@@ -1,0 +1,132 @@
+"""`saksi forensics` and GET /api/forensics.json on a synthetic province with planted
+errors and one kabupaten whose share of pair 01 was fixed at 57%."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import DATA
+from saksi.examples.synthetic import AnomalyPlan
+from saksi.examples.synthetic_election import build_synthetic
+from saksi.ingest.rules import RULES
+from support import run_saksi, serving_election
+
+FIXED = "6501"  # Kabupaten Bulungan, 482 TPS
+PLAN = AnomalyPlan(extra_digit=20, total_in_candidate=10, fixed_share_regions=(FIXED,))
+
+
+@pytest.fixture(scope="module")
+def election(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    root = tmp_path_factory.mktemp("forensics")
+    truth = root / "truth.jsonl"
+    built = build_synthetic(
+        DATA / "pemilu2024",
+        root / "election",
+        seed=11,
+        provinces=("65",),
+        anomalies=PLAN,
+        truth_path=truth,
+        say=lambda _: None,
+    )
+    built.close()
+    entries = [json.loads(line) for line in truth.read_text().splitlines()]
+    return root / "election", entries
+
+
+@pytest.fixture(scope="module")
+def report(election: tuple[Path, list[dict[str, Any]]]) -> dict[str, Any]:
+    folder, _ = election
+    result: dict[str, Any] = json.loads(run_saksi("forensics", folder, "--json").stdout)
+    return result
+
+
+def test_every_flag_explains_itself_and_links_to_its_tps(report: dict[str, Any]) -> None:
+    assert report["flags"]
+    for flag in report["flags"]:
+        assert {"tps_id", "contest", "source", "rule", "message"} <= flag.keys()
+        assert flag["rule"] in report["rules"]
+        assert flag["tps_id"] in flag["message"]
+        assert flag["tps_url"] == f"/tps/{flag['tps_id']}"
+
+
+def test_planted_errors_carry_their_likely_correction(
+    election: tuple[Path, list[dict[str, Any]]], report: dict[str, Any]
+) -> None:
+    _, truth = election
+    corrected = {
+        f["tps_id"]: f for f in report["flags"] if f["source"] == "kpps" and "correction" in f
+    }
+    planted = [t for t in truth if t["kind"] in ("extra_digit", "total_in_candidate")]
+    right = [t for t in planted if corrected.get(t["tps"], {}).get("correction", {}).get(
+        t["field"]) == t["true"]]  # fmt: skip
+    wrong = [
+        t
+        for t in planted
+        if t["tps"] in corrected and corrected[t["tps"]]["correction"].get(t["field"]) != t["true"]
+    ]
+    assert len(right) >= 0.8 * len(planted)
+    assert wrong == []
+    for flag in corrected.values():
+        assert 0.9 <= flag["confidence"] <= 1.0
+        names = set(flag["correction"])
+        assert names <= {"01", "02", "03", *_field_names()}
+
+
+def _field_names() -> set[str]:
+    from saksi.ingest.fields import FIELDS
+
+    return set(FIELDS)
+
+
+def test_the_fixed_share_region_and_only_it_stands_out(report: dict[str, Any]) -> None:
+    regions = report["region_statistics"]
+    flagged = {f["region"] for f in regions["flags"]}
+    assert flagged == {FIXED}
+    assert any(f["test"] == "dispersion:01" for f in regions["flags"])
+    fixed = next(r for r in regions["regions"] if r["region"] == FIXED)
+    assert fixed["tests"]["dispersion:01"]["statistic"] < 0.1
+    assert fixed["fingerprints"]  # plotted for the region that stands out
+
+
+def test_html_report_plots_the_region_that_stands_out(
+    election: tuple[Path, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    folder, _ = election
+    page = tmp_path / "report.html"
+    summary = run_saksi("forensics", folder, "--html", page).stdout
+    assert f"{FIXED} dispersion:01" in summary
+    html = page.read_text(encoding="utf-8")
+    assert html.count("<svg") >= 3  # a fingerprint per choice
+    assert "BULUNGAN" in html.upper()
+    assert "<script" not in html
+
+
+def test_the_api_serves_the_same_report(
+    election: tuple[Path, list[dict[str, Any]]], report: dict[str, Any]
+) -> None:
+    folder, _ = election
+    run_saksi("log", "publish", folder, "--no-exports")
+    with serving_election(folder) as url:
+        served = httpx.get(f"{url}/api/forensics.json", timeout=120)
+        again = httpx.get(
+            f"{url}/api/forensics.json", headers={"If-None-Match": served.headers["etag"]}
+        )
+        unknown = httpx.get(f"{url}/api/forensics.json", params={"contest": "DPR-X"}, timeout=60)
+    assert served.status_code == 200
+    body = served.json()
+    assert body["flags"] == report["flags"]
+    assert body["region_statistics"]["flags"] == report["region_statistics"]["flags"]
+    assert again.status_code == 304
+    assert unknown.status_code == 404
+    assert "contest DPR-X is not part of this election" in unknown.text
+
+
+def test_rules_named_in_flags_are_documented(report: dict[str, Any]) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "forensics.md").read_text()
+    for rule in report["rules"]:
+        assert rule in RULES or f"`{rule}`" in docs
