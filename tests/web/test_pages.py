@@ -25,6 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import DATA
+from saksi.forensics.checks import FORENSIC_RULES
 from support import run_saksi, serving_election
 
 CHOICES = ("01", "02", "03")
@@ -50,7 +51,7 @@ TPS_HEADER = (
     "tps_id,contest,source,leaf_index,current,payload_hash,replaces,choice_01,choice_02,"
     "choice_03," + ",".join(FORM_FIELDS) + ",flags"
 )
-FLAGS_HEADER = "tps_id,desa,contest,source,leaf_index,rules"
+FLAGS_HEADER = "tps_id,desa,contest,source,leaf_index,rules,correction,confidence"
 
 PAGE_BUDGET = 200_000  # bytes: the national page with everything it loads (issue 6)
 
@@ -87,8 +88,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     run_saksi("log", "publish", folder)
     with (
         serving_election(folder) as url,
-        httpx.Client(base_url=url, timeout=30) as http,
+        httpx.Client(base_url=url, timeout=60) as http,
     ):
+        # The flags pages merge the forensics report once it is built: wait for it, so
+        # that every test sees one and the same document.
+        assert http.get("/api/forensics.json").status_code == 200
         yield Site(folder, http)
 
 
@@ -355,6 +359,8 @@ def test_flags_csv_has_one_row_per_flagged_form(site: Site) -> None:
                 "source": page["source"],
                 "leaf_index": cell(f["leaf_index"]),
                 "rules": " ".join(f["rules"]),
+                "correction": " ".join(f"{k}={v}" for k, v in f.get("correction", {}).items()),
+                "confidence": cell(f.get("confidence")),
             }
             for f in page["flags"]
         ]
@@ -417,12 +423,36 @@ def test_tps_page_shows_every_current_photo(site: Site, photo_tps: str) -> None:
 # -- 5. flags ---------------------------------------------------------------------------------
 
 
-def test_flags_filter_by_rule_and_region_as_the_api_says(site: Site, chain: list[str]) -> None:
-    flagged = site.api("/api/flags.json", source="kpps")["flags"]
-    assert flagged, "the synthetic election should break some rules"
+def expected_flags(site: Site, source: str) -> list[dict[str, Any]]:
+    """The flags page's items, from the API alone: each TPS with its consistency rules
+    (/api/flags.json), then the forensics report's own rules and likely correction for the
+    same source (/api/forensics.json)."""
+    items = {
+        f["tps_id"]: {"tps_id": f["tps_id"], "rules": list(f["rules"])}
+        for f in site.api("/api/flags.json", source=source)["flags"]
+    }
+    report = site.api("/api/forensics.json")
+    for flag in report["flags"]:
+        if flag["source"] != source:
+            continue
+        item = items.setdefault(flag["tps_id"], {"tps_id": flag["tps_id"], "rules": []})
+        if "correction" in flag:
+            item["correction"], item["confidence"] = flag["correction"], flag["confidence"]
+        if flag["rule"] in FORENSIC_RULES and flag["rule"] not in item["rules"]:
+            item["extra"] = [*item.get("extra", []), flag["rule"]]
+    for item in items.values():
+        item["rules"] = [*item["rules"], *item.pop("extra", [])]
+    return [items[t] for t in sorted(items)]
 
-    def key(item: dict[str, Any]) -> tuple[str, int, tuple[str, ...]]:
-        return item["tps_id"], item["leaf_index"], tuple(item["rules"])
+
+def test_flags_filter_by_rule_and_region_as_the_api_says(site: Site, chain: list[str]) -> None:
+    flagged = expected_flags(site, "kpps")
+    assert flagged, "the synthetic election should break some rules"
+    assert any(set(f["rules"]) & set(FORENSIC_RULES) for f in flagged)
+    assert any("correction" in f for f in flagged)
+
+    def key(item: dict[str, Any]) -> tuple[Any, ...]:
+        return item["tps_id"], tuple(item["rules"]), item.get("correction")
 
     ancestry = {
         f["tps_id"]: [r["id"] for r in site.api(f"/api/tps/{f['tps_id']}.json")["regions"]]
@@ -579,3 +609,16 @@ def test_the_national_page_with_everything_it_loads_is_under_200_kb(site: Site) 
     assert "/static/site.css" in sizes
     assert "/.json" in sizes
     assert sum(sizes.values()) < PAGE_BUDGET, sizes
+
+
+def test_flags_page_shows_likely_corrections_and_the_regions_verdict(site: Site) -> None:
+    corrected = [f for f in expected_flags(site, "kpps") if "correction" in f]
+    assert corrected
+    html = site.get("/flags", source="kpps").text
+    for flag in corrected[:20]:
+        row = html.split(f'href="/tps/{flag["tps_id"]}', 1)[1].split("</tr>", 1)[0]
+        for name, value in flag["correction"].items():
+            assert f"{name} = {value:,}".replace(",", ".") in row
+    # No region of this election stands out, and the page says so.
+    assert site.api("/api/forensics.json")["region_statistics"]["flags"] == []
+    assert 'id="regions-none"' in html

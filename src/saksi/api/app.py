@@ -19,6 +19,7 @@ from saksi.api.access import Access, check_guarded, guarded, guarded_mount
 from saksi.api.admin import AdminRequests
 from saksi.api.documents import Documents, prepare, totals_json
 from saksi.api.errors import ApiError, exception_handlers
+from saksi.api.forensics import ForensicsReports
 from saksi.api.history import History
 from saksi.api.limits import BODY_SECONDS, RateLimiter
 from saksi.api.openapi import openapi_document
@@ -65,6 +66,7 @@ class _Api:
         self.writer = Writer(election, self._after_commit)
         self.publication = BackgroundPublication(self.writer, read_store, folder.read_cadence())
         self.documents = Documents(read_store, lambda: self.writer.size)
+        self.forensics = ForensicsReports(read_store, lambda: self.writer.size)
         self.reads = Reads(self.documents, self.writer)
         self.submissions = Submissions(
             self.writer,
@@ -73,7 +75,7 @@ class _Api:
         )
         self.admin = AdminRequests(self.writer, self.publication)
         self.website = Website(
-            self.documents, self.reads, self.writer, folder.root, self.history.of
+            self.documents, self.reads, self.writer, folder.root, self.history.of, self.forensics
         )
         self.openapi = prepare(orjson.dumps(openapi_document(election.election_id)), "json", 0)
 
@@ -83,6 +85,7 @@ class _Api:
         self.publication.after_commit(election)
 
     def close(self) -> None:
+        self.forensics.close()
         self.publication.close()
         self.writer.close()
         self.documents.close()
@@ -115,6 +118,16 @@ def routes(api: _Api, public_dir: Path) -> list[BaseRoute]:
         document = {"contest": contest, "source": source, "samples": samples}
         return Response(orjson.dumps(document), media_type="application/json")
 
+    async def forensics(request: Request) -> Response:
+        contest = request.query_params.get("contest")
+        if contest is not None and (not contest or len(contest) > 64 or not contest.isprintable()):
+            raise ApiError(400, "'contest' must be a contest id")
+        try:
+            report = await api.forensics.get(contest)
+        except SaksiError as exc:
+            raise ApiError(404, str(exc)) from None
+        return respond(request, report)
+
     async def election(request: Request) -> Response:
         document = {"election_id": api.election.election_id, "log_size": api.writer.size}
         return Response(orjson.dumps(document), media_type="application/json")
@@ -129,6 +142,7 @@ def routes(api: _Api, public_dir: Path) -> list[BaseRoute]:
         guarded("/api/tps/{tps_id}.json", reads.tps, Access.PUBLIC),
         guarded("/api/flags.json", reads.flags, Access.PUBLIC),
         guarded("/api/history.json", history, Access.PUBLIC),
+        guarded("/api/forensics.json", forensics, Access.PUBLIC),
         guarded("/api/results", submissions.result, Access.SIGNED_ENTRY, methods=["POST"]),
         guarded("/api/entries", submissions.entry, Access.SIGNED_ENTRY, methods=["POST"]),
         guarded("/api/photos", submissions.photo, Access.SUBMITTER, methods=["POST"]),

@@ -216,6 +216,23 @@ def openapi_document(election: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/api/forensics.json": {
+                "get": {
+                    "summary": "Forensics: flags with likely corrections, region statistics",
+                    "parameters": [_SELECTORS[0]],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["contest", "flags", "region_statistics"],
+                                "properties": {"flags": {"type": "array"}},
+                            },
+                            "the saksi forensics --json report",
+                        ),
+                        **_errors(400, 404),
+                    },
+                }
+            },
             "/api/history.json": {
                 "get": {
                     "summary": "National totals sampled at most every ten seconds",

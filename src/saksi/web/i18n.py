@@ -155,6 +155,19 @@ _ID: dict[str, str] = {
     "size": "Ukuran",
     "data_as": "Data halaman ini",
     "not_found": "Tidak ditemukan",
+    "regions_out": "Wilayah yang menonjol secara statistik",
+    "regions_out_intro": (
+        "Uji per kabupaten/kota setelah koreksi uji berganda (Benjamini-Hochberg, 5%). "
+        "Ini ajakan untuk memeriksa, bukan bukti kecurangan."
+    ),
+    "regions_out_none": "Tidak ada kabupaten/kota yang menonjol.",
+    "forensics_pending": "Laporan forensik sedang disusun; muat ulang sebentar lagi.",
+    "test": "Uji",
+    "adjusted_p": "p terkoreksi",
+    "test_dispersion": "sebaran persentase terlalu seragam (dispersi)",
+    "test_last_digit": "digit terakhir",
+    "test_round_percent": "lonjakan di persentase bulat",
+    "likely_correction": "Kemungkinan koreksi",
     "error": "Permintaan tidak dapat dipenuhi",
 }
 
@@ -303,6 +316,19 @@ _EN: dict[str, str] = {
     "size": "Size",
     "data_as": "This page's data",
     "not_found": "Not found",
+    "regions_out": "Regions that stand out statistically",
+    "regions_out_intro": (
+        "Tests per kabupaten/kota after multiple-testing control (Benjamini-Hochberg, 5%). "
+        "A prompt to look, not proof of fraud."
+    ),
+    "regions_out_none": "No kabupaten/kota stands out.",
+    "forensics_pending": "The forensics report is being prepared; reload in a moment.",
+    "test": "Test",
+    "adjusted_p": "adjusted p",
+    "test_dispersion": "shares too uniform (dispersion)",
+    "test_last_digit": "last digits",
+    "test_round_percent": "spikes at round percentages",
+    "likely_correction": "Likely correction",
     "error": "The request cannot be met",
 }
 
@@ -320,6 +346,9 @@ _RULES_ID: dict[str, str] = {
     "ballot_accounting": "surat suara diterima tidak sama dengan digunakan + rusak + sisa",
     "voters_exceed_dpt_reserve": "pemilih melebihi DPT ditambah cadangan 2% di TPS dalam negeri",
     "count_exceeds_tps_cap": "ada angka yang lebih besar dari kapasitas TPS dalam negeri",
+    "source_disagreement": "salinan sumber ini berbeda dari formulir resmi",
+    "turnout_outlier": "partisipasi jauh dari TPS lain di kecamatan yang sama",
+    "share_outlier": "persentase satu pilihan jauh dari TPS lain di kecamatan yang sama",
 }
 
 
@@ -343,10 +372,11 @@ class Words:
 
 
 def words(lang: str) -> Words:
+    from saksi.forensics.checks import FORENSIC_RULES
     from saksi.ingest.rules import RULES
 
     if lang == "en":
-        return Words("en", _EN, RULES)
+        return Words("en", _EN, {**RULES, **FORENSIC_RULES})
     return Words("id", _ID, _RULES_ID)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from saksi.api.documents import children_document, region_path, tps_document
 from saksi.errors import SaksiError
+from saksi.forensics.checks import FORENSIC_RULES
 from saksi.ingest.rules import RULES
 from saksi.store.base import Store
 from saksi.tally.query import default_contest, default_source, tally_report
@@ -127,10 +128,16 @@ def flags_page(
     source: str | None,
     rule: str | None,
     region: str | None,
+    forensics: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Current forms that break a consistency rule, filtered by rule and region."""
+    """Current forms that break a consistency rule, filtered by rule and region; with the
+    forensics report of the contest, also its other flags, likely corrections and the
+    regions that stand out (saksi.forensics.report)."""
     c, s = tally_pair(store, contest, source)
-    if rule and rule not in RULES:
+    if forensics is not None and forensics.get("contest") != c:
+        forensics = None
+    known = {**RULES, **FORENSIC_RULES}
+    if rule and rule not in known:
         raise SaksiError(f"{rule} is not one of the consistency rules (docs/rules.md)")
     desa: set[str] | None = None
     if region and region != "ID":
@@ -144,21 +151,26 @@ def flags_page(
         "ORDER BY f.tps",
         (c, s),
     )
-    items = []
+    by_tps: dict[str, dict[str, Any]] = {}
     for tps, seq, flags, tps_desa in rows:
-        rules = flags.split(",")
-        if (rule and rule not in rules) or (desa is not None and tps_desa not in desa):
-            continue
-        items.append({"tps_id": tps, "leaf_index": seq, "rules": rules, "desa": tps_desa})
-    counted = store.query(
-        "SELECT flags FROM forms WHERE contest = ? AND source = ? AND is_current = 1 "
-        "AND flags <> ''",
-        (c, s),
-    )
+        by_tps[tps] = {
+            "tps_id": tps,
+            "leaf_index": seq,
+            "rules": flags.split(","),
+            "desa": tps_desa,
+        }
     per_rule: dict[str, int] = {}
-    for (flags,) in counted:
-        for name in flags.split(","):
+    for item in by_tps.values():
+        for name in item["rules"]:
             per_rule[name] = per_rule.get(name, 0) + 1
+    if forensics is not None:
+        _merge_forensics(store, by_tps, per_rule, forensics, c, s)
+    items = [
+        item
+        for _, item in sorted(by_tps.items())
+        if not (rule and rule not in item["rules"])
+        and not (desa is not None and item["desa"] not in desa)
+    ]
     return {
         "page": "flags",
         "contest": c,
@@ -168,7 +180,62 @@ def flags_page(
         "log_size": store.log_size(),
         "rules": dict(sorted(per_rule.items())),
         "flags": items,
+        "forensics": _forensics_summary(forensics),
         **election_choices(store),
+    }
+
+
+def _merge_forensics(
+    store: Store,
+    by_tps: dict[str, dict[str, Any]],
+    per_rule: dict[str, int],
+    report: dict[str, Any],
+    contest: str,
+    source: str,
+) -> None:
+    """Add the report's other flags and its likely corrections to the source's items."""
+    extra: dict[str, list[str]] = {}
+    for flag in report["flags"]:
+        if flag["source"] != source or flag["contest"] != contest:
+            continue
+        tps = flag["tps_id"]
+        if "correction" in flag and tps in by_tps:
+            by_tps[tps]["correction"] = flag["correction"]
+            by_tps[tps]["confidence"] = flag["confidence"]
+        if flag["rule"] in FORENSIC_RULES:
+            extra.setdefault(tps, [])
+            if flag["rule"] not in extra[tps]:
+                extra[tps].append(flag["rule"])
+    missing = sorted(t for t in extra if t not in by_tps)
+    for start in range(0, len(missing), 500):
+        chunk = missing[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for tps, seq, tps_desa in store.query(
+            f"SELECT f.tps, f.seq, t.desa FROM forms f JOIN tps t ON t.id = f.tps "
+            f"WHERE f.contest = ? AND f.source = ? AND f.is_current = 1 AND f.tps IN ({marks})",
+            (contest, source, *chunk),
+        ):
+            by_tps[tps] = {"tps_id": tps, "leaf_index": seq, "rules": [], "desa": tps_desa}
+    for tps, rules in extra.items():
+        if tps in by_tps:
+            by_tps[tps]["rules"] = [*by_tps[tps]["rules"], *rules]
+            for name in rules:
+                per_rule[name] = per_rule.get(name, 0) + 1
+
+
+def _forensics_summary(report: dict[str, Any] | None) -> dict[str, Any]:
+    if report is None:
+        return {"ready": False}
+    statistics = report["region_statistics"]
+    names = {r["region"]: r["name"] for r in statistics["regions"]}
+    return {
+        "ready": True,
+        "log_size": report.get("log_size"),
+        "method": statistics["method"],
+        "alpha": statistics["alpha"],
+        "regions": [
+            {**f, "name": names.get(f["region"], f["region"])} for f in statistics["flags"]
+        ],
     }
 
 
@@ -263,6 +330,8 @@ def flag_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
             "source": document["source"],
             "leaf_index": f["leaf_index"],
             "rules": " ".join(f["rules"]),
+            "correction": " ".join(f"{k}={v}" for k, v in f.get("correction", {}).items()),
+            "confidence": f.get("confidence", ""),
         }
         for f in document["flags"]
     ]

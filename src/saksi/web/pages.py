@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from saksi.api.access import Access, guarded, guarded_mount
 from saksi.api.documents import Documents, dumps
 from saksi.api.errors import ApiError
+from saksi.api.forensics import ForensicsReports
 from saksi.api.reads import Reads, respond
 from saksi.api.writer import Writer
 from saksi.errors import SaksiError
@@ -89,10 +90,12 @@ class Website:
         writer: Writer,
         election_dir: Path,
         samples: Callable[[str, str], list[dict[str, Any]]],
+        forensics: ForensicsReports | None = None,
     ) -> None:
         self.documents, self.reads, self.writer = documents, reads, writer
         self.public_dir = election_dir / "public"
         self.samples = samples
+        self.forensics = forensics
         self.renderer = Renderer()
         self.map = geo.load_map()
         record = election_dir / "record" / "entries"
@@ -348,23 +351,41 @@ class Website:
 
     # -- flags ----------------------------------------------------------------------
 
-    def _flags_params(self, request: Request) -> tuple[str | None, ...]:
-        return tuple(self._param(request, k) for k in ("contest", "source", "rule", "region"))
+    def _flags_params(
+        self, request: Request
+    ) -> tuple[str | None, str | None, str | None, str | None]:
+        value = self._param
+        return (
+            value(request, "contest"),
+            value(request, "source"),
+            value(request, "rule"),
+            value(request, "region"),
+        )
+
+    def _forensics(self, contest: str | None) -> tuple[str, dict[str, Any] | None]:
+        """The last forensics report of the contest, if one is ready (asking for one if
+        not), and its ETag for the cache keys of the pages built with it."""
+        prepared = self.forensics.peek(contest) if self.forensics is not None else None
+        if prepared is None:
+            return "", None
+        return prepared.etag, orjson.loads(prepared.body)
 
     async def flags_json(self, request: Request) -> Response:
         params = self._flags_params(request)
+        etag, report = self._forensics(params[0])
         return await self.reads.cached(
             request,
-            ("page", "flags", *params, "json"),
-            lambda store: (dumps(flags_page(store, *params)), "json"),
+            ("page", "flags", *params, etag, "json"),
+            lambda store: (dumps(flags_page(store, *params, report)), "json"),
         )
 
     async def flags_csv(self, request: Request) -> Response:
         params = self._flags_params(request)
+        etag, report = self._forensics(params[0])
         return await self.reads.cached(
             request,
-            ("page", "flags", *params, "csv"),
-            lambda store: (rows_csv(flag_rows(flags_page(store, *params))), "csv"),
+            ("page", "flags", *params, etag, "csv"),
+            lambda store: (rows_csv(flag_rows(flags_page(store, *params, report))), "csv"),
         )
 
     async def flags_html(self, request: Request) -> Response:
@@ -374,9 +395,10 @@ class Website:
         except ApiError as exc:
             return self._error(request, exc)
         path, query = request.scope["path"], dict(request.query_params)
+        etag, report = self._forensics(params[0])
 
         def render(store: Store) -> bytes:
-            page = flags_page(store, *params)
+            page = flags_page(store, *params, report)
             shown = page["flags"][:MAX_FLAGS_SHOWN]
             desa = sorted({f["desa"] for f in shown})
             names: dict[str, str] = {}
@@ -406,7 +428,7 @@ class Website:
                 regions=regions,
             )
 
-        return await self._html(request, ("html", "flags", *params), render)
+        return await self._html(request, ("html", "flags", *params, etag), render)
 
     # -- verify and downloads -------------------------------------------------------
 
