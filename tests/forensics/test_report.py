@@ -117,6 +117,7 @@ def test_the_api_serves_the_same_report(
             f"{url}/api/forensics.json", headers={"If-None-Match": served.headers["etag"]}
         )
         unknown = httpx.get(f"{url}/api/forensics.json", params={"contest": "DPR-X"}, timeout=60)
+        flags_page = httpx.get(f"{url}/flags", timeout=60).text
     assert served.status_code == 200
     body = served.json()
     assert body["flags"] == report["flags"]
@@ -124,6 +125,11 @@ def test_the_api_serves_the_same_report(
     assert again.status_code == 304
     assert unknown.status_code == 404
     assert "contest DPR-X is not part of this election" in unknown.text
+    # The website's flags page names the region that stands out and plots it.
+    table = flags_page.split('id="regions-out"', 1)[1].split("</table>", 1)[0]
+    assert f'href="/region/{FIXED}"' in table
+    plots = flags_page.split(f'id="plots-{FIXED}"', 1)[1].split("</section>", 1)[0]
+    assert plots.count("<svg") >= 4  # fingerprints, share histograms, digits
 
 
 def test_rules_named_in_flags_are_documented(report: dict[str, Any]) -> None:

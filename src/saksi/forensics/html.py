@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-__all__ = ["html_report"]
+__all__ = ["html_report", "region_plots"]
 
 MAX_FLAGS = 1000  # rows of the flags table; the JSON report carries them all
 
@@ -65,26 +65,41 @@ def _bars(values: list[float], labels: list[str], title: str, expected: float | 
     )
 
 
-def _region_plots(region: dict[str, Any]) -> str:
+def _digits(test: dict[str, Any], title: str) -> str:
+    counts = test.get("digit_counts") or []
+    expected = test.get("expected_shares") or []
+    total = sum(counts)
+    if not total or len(expected) != len(counts):
+        return ""
+    shares = [c / total for c in counts]
+    # The expectation differs little between digits: its mean is the dashed line.
+    return _bars(shares, [str(d) for d in range(len(counts))], title, sum(expected) / len(expected))
+
+
+def region_plots(region: dict[str, Any]) -> str:
+    """The plots of one region of the report: per choice the turnout × share fingerprint
+    and the histogram of the share across TPS; the last and second digits of the votes."""
     parts = []
-    for key, fingerprint in region.get("fingerprints", {}).items():
+    name = region["name"]
+    for choice, fingerprint in sorted(region.get("fingerprints", {}).items()):
         counts = fingerprint.get("counts")
-        if counts:
-            parts.append(
-                _heatmap(counts, f"{region['name']}: turnout × share of {key}", "turnout", "share")
-            )
-    for key, test in region.get("tests", {}).items():
-        observed = test.get("observed")
-        if key == "last_digit" and isinstance(observed, list):
-            total = sum(observed) or 1
-            parts.append(
-                _bars(
-                    [o / total for o in observed],
-                    [str(d) for d in range(len(observed))],
-                    f"{region['name']}: last digits of the votes (dashed: uniform)",
-                    1 / len(observed),
-                )
-            )
+        if not counts:
+            continue
+        parts.append(_heatmap(counts, f"{name}: turnout × share of {choice}", "turnout", "share"))
+        shares = [sum(column[j] for column in counts) for j in range(len(counts[0]))]
+        total = sum(shares) or 1
+        edges = fingerprint["share_edges"]
+        labels = [f"{round(edges[j] * 100)}" if j % 10 == 0 else "" for j in range(len(shares))]
+        parts.append(
+            _bars([v / total for v in shares], labels, f"{name}: share of {choice} (%)", None)
+        )
+    tests = region.get("tests", {})
+    if "last_digit" in tests:
+        parts.append(_digits(tests["last_digit"], f"{name}: last digits (dashed: expected)"))
+    if "second_digit_benford" in tests:
+        parts.append(
+            _digits(tests["second_digit_benford"], f"{name}: second digits (dashed: Benford mean)")
+        )
     return "".join(p for p in parts if p)
 
 
@@ -133,7 +148,7 @@ def html_report(report: dict[str, Any]) -> str:
     )
     plots = "".join(
         f"<section><h3>{escape(r['name'])} ({escape(r['region'])}, {r['tps']} TPS)</h3>"
-        f"{_region_plots(r)}</section>"
+        f"{region_plots(r)}</section>"
         for r in regions["regions"]
         if r["region"] in flagged
     )

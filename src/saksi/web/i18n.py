@@ -168,6 +168,9 @@ _ID: dict[str, str] = {
     "test_last_digit": "digit terakhir",
     "test_round_percent": "lonjakan di persentase bulat",
     "likely_correction": "Kemungkinan koreksi",
+    "plots_caption": (
+        "partisipasi × persentase per TPS, sebaran persentase, digit terakhir dan kedua"
+    ),
     "error": "Permintaan tidak dapat dipenuhi",
 }
 
@@ -329,6 +332,7 @@ _EN: dict[str, str] = {
     "test_last_digit": "last digits",
     "test_round_percent": "spikes at round percentages",
     "likely_correction": "Likely correction",
+    "plots_caption": "turnout × share per TPS, the spread of shares, last and second digits",
     "error": "The request cannot be met",
 }
 

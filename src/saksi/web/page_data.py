@@ -228,6 +228,7 @@ def _forensics_summary(report: dict[str, Any] | None) -> dict[str, Any]:
         return {"ready": False}
     statistics = report["region_statistics"]
     names = {r["region"]: r["name"] for r in statistics["regions"]}
+    standing_out = {f["region"] for f in statistics["flags"]}
     return {
         "ready": True,
         "log_size": report.get("log_size"),
@@ -236,6 +237,8 @@ def _forensics_summary(report: dict[str, Any] | None) -> dict[str, Any]:
         "regions": [
             {**f, "name": names.get(f["region"], f["region"])} for f in statistics["flags"]
         ],
+        # What the page plots for each region that stands out.
+        "details": [r for r in statistics["regions"] if r["region"] in standing_out],
     }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -22,6 +23,7 @@ from saksi.api.forensics import ForensicsReports
 from saksi.api.reads import Reads, respond
 from saksi.api.writer import Writer
 from saksi.errors import SaksiError
+from saksi.forensics.html import region_plots
 from saksi.store.base import Store
 from saksi.web import geo
 from saksi.web.i18n import LANGUAGES, format_count, words
@@ -426,6 +428,7 @@ class Website:
                 shown=shown,
                 desa_names=names,
                 regions=regions,
+                plots=lambda detail: Markup(region_plots(detail)),
             )
 
         return await self._html(request, ("html", "flags", *params, etag), render)
