@@ -8,22 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from saksi.forensics.checks import Flag
+from saksi.forensics.correction import RELATIONS
 
 __all__ = ["DETECTORS", "Score", "score_flags"]
 
-_ARITHMETIC = frozenset(
-    {
-        "votes_sum_valid",
-        "valid_invalid_voters",
-        "valid_invalid_total",
-        "valid_invalid_ballots",
-        "ballots_used_voters",
-        "voters_by_list",
-        "gender_split_dpt",
-        "gender_split_voters",
-        "ballot_accounting",
-    }
-)
+_ARITHMETIC = frozenset(RELATIONS)  # the rules that say a sum does not add up
 _IMPOSSIBLE = frozenset(
     {"voters_exceed_dpt_reserve", "count_exceeds_tps_cap", "dpt_voters_exceed_dpt"}
 )
