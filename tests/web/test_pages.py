@@ -622,3 +622,16 @@ def test_flags_page_shows_likely_corrections_and_the_regions_verdict(site: Site)
     # No region of this election stands out, and the page says so.
     assert site.api("/api/forensics.json")["region_statistics"]["flags"] == []
     assert 'id="regions-none"' in html
+
+
+def test_tps_page_explains_its_forensic_flags_with_the_likely_correction(site: Site) -> None:
+    report = site.api("/api/forensics.json")
+    flag = next(f for f in report["flags"] if "correction" in f)
+    html = site.get(f"/tps/{flag['tps_id']}").text
+    listed = html.split('id="forensic-flags"', 1)[1].split("</ul>", 1)[0]
+    mine = [f for f in report["flags"] if f["tps_id"] == flag["tps_id"]]
+    assert listed.count("<li") == len(mine)
+    for name, value in flag["correction"].items():
+        assert f"{name} = {value:,}".replace(",", ".") in listed
+    english = site.get(f"/tps/{flag['tps_id']}", lang="en").text
+    assert "Likely correction" in english.split('id="forensic-flags"', 1)[1]

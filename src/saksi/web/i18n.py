@@ -168,6 +168,7 @@ _ID: dict[str, str] = {
     "test_last_digit": "digit terakhir",
     "test_round_percent": "lonjakan di persentase bulat",
     "likely_correction": "Kemungkinan koreksi",
+    "forensics_here": "Forensik (pemeriksaan statistik dan antar-sumber)",
     "plots_caption": (
         "partisipasi × persentase per TPS, sebaran persentase, digit terakhir dan kedua"
     ),
@@ -332,6 +333,7 @@ _EN: dict[str, str] = {
     "test_last_digit": "last digits",
     "test_round_percent": "spikes at round percentages",
     "likely_correction": "Likely correction",
+    "forensics_here": "Forensics (statistical and cross-source checks)",
     "plots_caption": "turnout × share per TPS, the spread of shares, last and second digits",
     "error": "The request cannot be met",
 }

@@ -312,6 +312,8 @@ class Website:
             return self._error(request, exc)
         log = await self._log_info()
         path, query = request.scope["path"], dict(request.query_params)
+        etag, report = self._forensics(None)
+        forensic = [f for f in report["flags"] if f["tps_id"] == tps_id] if report else []
 
         def render(store: Store) -> bytes:
             if contest or source:
@@ -347,9 +349,11 @@ class Website:
                 sources=[{"id": s, "name": n, "kind": k} for s, n, k in listed],
                 fingerprint=log["fingerprint"],
                 script_words=self._script_words(lang),
+                forensic=forensic,
             )
 
-        return await self._html(request, ("html", "tps", tps_id, contest, source), render)
+        key = ("html", "tps", tps_id, contest, source, etag)
+        return await self._html(request, key, render)
 
     # -- flags ----------------------------------------------------------------------
 
