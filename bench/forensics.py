@@ -1,11 +1,12 @@
 """Forensics evaluation harness: flags and region statistics scored against ground truth.
 
-Usage: .venv/bin/python bench/forensics.py [--provinces 35] [--national DIR] [--keep DIR]
+Usage: .venv/bin/python bench/forensics.py [--provinces 35|all] [--national DIR] [--keep DIR]
 
 1. Planted. A seeded synthetic election of the chosen provinsi (default Jawa Timur, which
    holds the fixed-share kabupaten 3525 of the demo's plan) with a tenth of the demo's
-   planted errors, from `saksi example synthetic --truth`. Printed per anomaly type:
-   planted, found, recall, flagged, true flags, precision (saksi.forensics.evaluation),
+   planted errors (with `all`: the whole country and all of the demo's), from
+   `saksi example synthetic --truth`. Printed per anomaly type: planted, found, recall,
+   flagged, true flags, precision (saksi.forensics.evaluation),
    the likely corrections of planted arithmetic breaks (right, wrong, unsure), and
    whether every planted fixed-share region is flagged.
    Targets: recall >= 0.99 and precision >= 0.95 for extra digits, arithmetic breaks and
@@ -46,7 +47,9 @@ TARGET_RECALL, TARGET_PRECISION, TARGET_SECONDS = 0.99, 0.95, 60.0
 TARGETED = ("extra_digit", "arithmetic_break", "impossible_turnout")
 
 
-def _build(folder: Path, provinces: tuple[str, ...], plan: AnomalyPlan) -> list[dict[str, Any]]:
+def _build(
+    folder: Path, provinces: tuple[str, ...] | None, plan: AnomalyPlan
+) -> list[dict[str, Any]]:
     truth = folder.with_suffix(".truth.jsonl")
     if not (folder / "saksi.toml").exists():
         shutil.rmtree(folder, ignore_errors=True)
@@ -63,11 +66,15 @@ def _build(folder: Path, provinces: tuple[str, ...], plan: AnomalyPlan) -> list[
     return [json.loads(line) for line in truth.read_text().splitlines()]
 
 
+def _names(provinces: tuple[str, ...] | None) -> str:
+    return "all (the demo's planted anomalies)" if provinces is None else ",".join(provinces)
+
+
 def _report(folder: Path) -> tuple[dict[str, Any], float]:
     started = time.perf_counter()
     with open_store_readonly(folder) as store:
         forms = load_forms(store, "PPWP")
-    return report_from_forms(forms), time.perf_counter() - started
+    return report_from_forms(forms, parallel=True), time.perf_counter() - started
 
 
 def _flags(report: dict[str, Any]) -> list[Flag]:
@@ -77,10 +84,10 @@ def _flags(report: dict[str, Any]) -> list[Flag]:
     ]
 
 
-def planted(work: Path, provinces: tuple[str, ...]) -> bool:
+def planted(work: Path, provinces: tuple[str, ...] | None) -> bool:
     truth = _build(work / "planted", provinces, anomaly_plan(provinces))
     report, seconds = _report(work / "planted")
-    print(f"[planted] provinsi {','.join(provinces)}: {len(truth)} planted anomalies; "
+    print(f"[planted] provinsi {_names(provinces)}: {len(truth)} planted anomalies; "
           f"forensics in {seconds:.1f} s")  # fmt: skip
     print(f"[planted] {'type':20} {'planted':>7} {'found':>6} {'recall':>7} "
           f"{'flagged':>8} {'true':>6} {'precision':>9}")  # fmt: skip
@@ -127,7 +134,7 @@ def planted(work: Path, provinces: tuple[str, ...]) -> bool:
     return passed
 
 
-def clean(work: Path, provinces: tuple[str, ...]) -> bool:
+def clean(work: Path, provinces: tuple[str, ...] | None) -> bool:
     _build(work / "clean", provinces, AnomalyPlan())
     report, seconds = _report(work / "clean")
     regions = report["region_statistics"]
@@ -141,7 +148,7 @@ def clean(work: Path, provinces: tuple[str, ...]) -> bool:
     alarms = len(regions["flags"])
     form_flags = sum(1 for f in report["flags"] if not f["rule"].endswith("_outlier"))
     outliers = len(report["flags"]) - form_flags
-    print(f"[clean] provinsi {','.join(provinces)}, nothing planted; forensics in {seconds:.1f} s")
+    print(f"[clean] provinsi {_names(provinces)}, nothing planted; forensics in {seconds:.1f} s")
     print(f"[clean] region alarms: {alarms} of {pairs} (region, test) pairs in "
           f"{len(regions['regions'])} regions; nominal alpha {regions['alpha']} "
           f"({regions['method']})")  # fmt: skip
@@ -157,7 +164,7 @@ def speed(folder: Path) -> bool:
         forms = load_forms(store, "PPWP")
     read = time.perf_counter() - started
     count = sum(len(forms.forms(s)) for s in forms.sources)
-    report = report_from_forms(forms)
+    report = report_from_forms(forms, parallel=True)
     total = time.perf_counter() - started
     print(f"[speed] baseline, reading {count:,} current forms from the store: {read:.1f} s")
     print(f"[speed] full forensics ({len(report['flags']):,} flags, "
@@ -169,11 +176,13 @@ def speed(folder: Path) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--provinces", default="35", help="comma-separated provinsi codes")
+    parser.add_argument(
+        "--provinces", default="35", help="comma-separated provinsi codes, or 'all'"
+    )
     parser.add_argument("--national", type=Path, help="time forensics on this election")
     parser.add_argument("--keep", type=Path, help="keep and reuse the elections in this folder")
     args = parser.parse_args()
-    provinces = tuple(args.provinces.split(","))
+    provinces = None if args.provinces == "all" else tuple(args.provinces.split(","))
     work = args.keep or Path(tempfile.mkdtemp(prefix="saksi-forensics-"))
     work.mkdir(parents=True, exist_ok=True)
     try:

@@ -35,7 +35,7 @@ def forensics(
     from saksi.forensics.report import forensics_report
 
     with open_store_readonly(election_dir) as store:
-        report = forensics_report(store, contest, seed=seed)
+        report = forensics_report(store, contest, seed=seed, parallel=True)
     if html_file is not None:
         from saksi.forensics.html import html_report
 

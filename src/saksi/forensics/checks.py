@@ -110,7 +110,7 @@ def _copies_agree_against(reference: Form, copies: Sequence[Form]) -> bool:
 def disagreement_flags(forms: ContestForms) -> list[Flag]:
     """Field by field, each source's copy against the official form of the same TPS: a flag
     on each copy that differs, and one on the official form when two or more copies agree
-    with each other against it."""
+    with each other against it, or when one copy differs from it in several fields."""
     official = {f.tps.tps_id: f for f in forms.forms(forms.official)}
     against: dict[str, dict[str, dict[str, list[int]]]] = defaultdict(dict)
     out = []
@@ -142,8 +142,11 @@ def disagreement_flags(forms: ContestForms) -> list[Flag]:
             for copy in forms.forms(source):
                 copies_at[copy.tps.tps_id].append(copy)
     for tps_id, copies in sorted(against.items()):
-        if not _copies_agree_against(official[tps_id], copies_at[tps_id]):
-            continue  # one copy alone, or copies that disagree among themselves
+        # Two copies agreeing against it, or one copy differing in several fields: a
+        # slip changes one number, a form changed on purpose changes several together.
+        several = any(len(differs) >= 2 for differs in copies.values())
+        if not several and not _copies_agree_against(official[tps_id], copies_at[tps_id]):
+            continue  # one copy, one field: either may be the mistyped one
         words = "; ".join(
             f"{source}: " + ", ".join(f"{n} {b}" for n, (_, b) in differs.items())
             for source, differs in copies.items()

@@ -133,20 +133,34 @@ def _rank(flag: checks.Flag) -> tuple[int, float, str, str, str]:
     return order.get(flag.rule, 0), far, flag.tps_id, flag.source, flag.rule
 
 
+def _tps_flags(forms: ContestForms) -> list[checks.Flag]:
+    flags = checks.disagreement_flags(forms)
+    for source in forms.sources:
+        flags += checks.consistency_flags(forms, source, _corrector(forms, source))
+        flags += checks.outlier_flags(forms, source)
+    return flags
+
+
 def report_from_forms(
-    forms: ContestForms, *, seed: int = 2024, n_bootstrap: int = N_BOOTSTRAP
+    forms: ContestForms,
+    *,
+    seed: int = 2024,
+    n_bootstrap: int = N_BOOTSTRAP,
+    parallel: bool = False,
 ) -> dict[str, Any]:
+    """The report; with ``parallel`` the region statistics (numpy, half the work) run in
+    a second process while this one checks each TPS. That process is spawned, so a script
+    that asks for it must guard its main module (``if __name__ == "__main__"``)."""
     started = time.perf_counter()
     inputs = region_inputs(forms)
-    # The region statistics (numpy, half the work) run in a second process while this
-    # one checks each TPS: the machine has two cores.
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        statistics = pool.submit(all_region_statistics, inputs, seed, n_bootstrap)
-        flags = checks.disagreement_flags(forms)
-        for source in forms.sources:
-            flags += checks.consistency_flags(forms, source, _corrector(forms, source))
-            flags += checks.outlier_flags(forms, source)
-        results = statistics.result()
+    if parallel:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            statistics = pool.submit(all_region_statistics, inputs, seed, n_bootstrap)
+            flags = _tps_flags(forms)
+            results = statistics.result()
+    else:
+        flags = _tps_flags(forms)
+        results = all_region_statistics(inputs, seed, n_bootstrap)
     photos = {(f.tps.tps_id, f.source): f.photos for s in forms.sources for f in forms.forms(s)}
     items = []
     for flag in sorted(flags, key=_rank):
@@ -174,9 +188,14 @@ def _rule_words() -> dict[str, str]:
 
 
 def forensics_report(
-    store: Store, contest: str | None = None, *, seed: int = 2024, n_bootstrap: int = N_BOOTSTRAP
+    store: Store,
+    contest: str | None = None,
+    *,
+    seed: int = 2024,
+    n_bootstrap: int = N_BOOTSTRAP,
+    parallel: bool = False,
 ) -> dict[str, Any]:
     """The report of ``contest`` (the first contest if None), from the projection store."""
     forms = load_forms(store, contest or default_contest(store))
-    report = report_from_forms(forms, seed=seed, n_bootstrap=n_bootstrap)
+    report = report_from_forms(forms, seed=seed, n_bootstrap=n_bootstrap, parallel=parallel)
     return {"log_size": store.log_size(), **report}
