@@ -67,7 +67,7 @@ def _build(
 
 
 def _names(provinces: tuple[str, ...] | None) -> str:
-    return "all (the demo's planted anomalies)" if provinces is None else ",".join(provinces)
+    return "all" if provinces is None else ",".join(provinces)
 
 
 def _report(folder: Path) -> tuple[dict[str, Any], float]:
