@@ -66,7 +66,9 @@ class _Api:
         self.writer = Writer(election, self._after_commit)
         self.publication = BackgroundPublication(self.writer, read_store, folder.read_cadence())
         self.documents = Documents(read_store, lambda: self.writer.size)
-        self.forensics = ForensicsReports(read_store, lambda: self.writer.size)
+        self.forensics = ForensicsReports(
+            (url, folder.sqlite_path, election.election_id), lambda: self.writer.size
+        )
         self.reads = Reads(self.documents, self.writer)
         self.submissions = Submissions(
             self.writer,

@@ -1,48 +1,60 @@
-"""The forensics report served over HTTP: built on a thread of its own from its own store
-connection, and kept. A national report takes about a minute, so a reader is never made
-to wait for a rebuild: once one exists, the last report is served while a newer one is
+"""The forensics report served over HTTP: built in a process of its own (a minute of
+Python for a national election would otherwise hold the interpreter lock the writer and
+the readers need), from its own store connection, and kept. A reader is never made to
+wait for a rebuild: once one exists, the last report is served while a newer one is
 built, at most every REFRESH_SECONDS and only when the record has grown."""
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.pool import Pool
+from pathlib import Path
 
 import orjson
 
 from saksi.api.documents import Prepared, prepare
 from saksi.forensics.report import forensics_report
-from saksi.store.base import Store
+from saksi.store.base import open_store
 
 __all__ = ["ForensicsReports"]
 
 REFRESH_SECONDS = 300.0
 
 
+def _report_bytes(
+    url: str | None, sqlite_path: Path, election_id: str, contest: str | None
+) -> bytes:
+    """In the forensics process: the report, from a store connection of its own."""
+    store = open_store(url, sqlite_path, election_id)
+    try:
+        return orjson.dumps(forensics_report(store, contest))
+    finally:
+        store.close()
+
+
 class ForensicsReports:
     def __init__(
         self,
-        open_store: Callable[[], Store],
+        store: tuple[str | None, Path, str],
         current_size: Callable[[], int],
         refresh_seconds: float = REFRESH_SECONDS,
     ) -> None:
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="saksi-forensics")
-        self._open_store = open_store
-        self._store: Store | None = None
+        """``store`` is what open_store takes: URL (None: SQLite), SQLite path, election."""
+        self._pool: Pool | None = None  # started with the first report
+        self._store = store
         self._current_size = current_size
         self._refresh = refresh_seconds
         self._reports: dict[str | None, Prepared] = {}
         self._building: dict[str | None, asyncio.Future[Prepared]] = {}
 
     def close(self) -> None:
-        def shut() -> None:
-            if self._store is not None:
-                self._store.close()
-
-        self._executor.submit(shut).result()
-        self._executor.shutdown()
+        """Stop at once, a report being built included: it would only be thrown away."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
 
     async def get(self, contest: str | None) -> Prepared:
         """The report of ``contest`` (None: the first contest), as JSON bytes."""
@@ -67,11 +79,7 @@ class ForensicsReports:
         return found
 
     def _start(self, contest: str | None) -> asyncio.Future[Prepared]:
-        loop = asyncio.get_running_loop()
-        size = self._current_size()
-        pending = asyncio.ensure_future(
-            loop.run_in_executor(self._executor, self._build, contest, size)
-        )
+        pending = asyncio.ensure_future(self._build(contest, self._current_size()))
         self._building[contest] = pending
 
         def done(future: asyncio.Future[Prepared]) -> None:
@@ -82,13 +90,27 @@ class ForensicsReports:
         pending.add_done_callback(done)
         return pending
 
-    def _build(self, contest: str | None, size: int) -> Prepared:
-        if self._store is None:
-            self._store = self._open_store()
-        try:
-            report = forensics_report(self._store, contest)
-        finally:
-            self._store.rollback()
-        prepared = prepare(orjson.dumps(report), "json", size)
+    async def _build(self, contest: str | None, size: int) -> Prepared:
+        if self._pool is None:  # spawned, not forked: the server process runs threads
+            self._pool = multiprocessing.get_context("spawn").Pool(1)
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[bytes] = loop.create_future()
+
+        def settle(result: bytes | BaseException) -> None:
+            if answer.done():
+                return
+            if isinstance(result, BaseException):
+                answer.set_exception(result)
+            else:
+                answer.set_result(result)
+
+        self._pool.apply_async(
+            _report_bytes,
+            (*self._store, contest),
+            callback=lambda body: loop.call_soon_threadsafe(settle, body),
+            error_callback=lambda error: loop.call_soon_threadsafe(settle, error),
+        )
+        body = await answer
+        prepared = prepare(body, "json", size)
         self._reports[contest] = prepared
         return prepared
