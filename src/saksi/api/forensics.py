@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.pool import Pool
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -49,6 +51,8 @@ class ForensicsReports:
         self._refresh = refresh_seconds
         self._reports: dict[str | None, Prepared] = {}
         self._building: dict[str | None, asyncio.Future[Prepared]] = {}
+        self._lock = threading.Lock()
+        self._parsed: dict[str, tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]] = {}
 
     def close(self) -> None:
         """Stop at once, a report being built included: it would only be thrown away."""
@@ -77,6 +81,22 @@ class ForensicsReports:
             if stale and contest not in self._building:
                 self._start(contest)
         return found
+
+    def parsed(self, prepared: Prepared) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+        """A report as objects, with its flags by TPS: parsed once per report (a national
+        one is megabytes), for the pages built with it on the reader thread."""
+        with self._lock:
+            found = self._parsed.get(prepared.etag)
+            if found is None:
+                report = orjson.loads(prepared.body)
+                by_tps: dict[str, list[dict[str, Any]]] = {}
+                for flag in report["flags"]:
+                    by_tps.setdefault(flag["tps_id"], []).append(flag)
+                found = (report, by_tps)
+                current = {r.etag for r in self._reports.values()}
+                self._parsed = {e: v for e, v in self._parsed.items() if e in current}
+                self._parsed[prepared.etag] = found
+            return found
 
     def _start(self, contest: str | None) -> asyncio.Future[Prepared]:
         pending = asyncio.ensure_future(self._build(contest, self._current_size()))

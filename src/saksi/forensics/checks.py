@@ -70,9 +70,8 @@ def consistency_flags(
     for form in forms.forms(source):
         if not form.rules:
             continue
-        proposal = correct(form)
+        correction, confidence = correct(form) or (None, None)
         for rule in form.rules:
-            correction, confidence = proposal if proposal else (None, None)
             out.append(
                 Flag(
                     form.tps.tps_id,
@@ -113,11 +112,13 @@ def disagreement_flags(forms: ContestForms) -> list[Flag]:
     with each other against it, or when one copy differs from it in several fields."""
     official = {f.tps.tps_id: f for f in forms.forms(forms.official)}
     against: dict[str, dict[str, dict[str, list[int]]]] = defaultdict(dict)
+    copies_at: dict[str, list[Form]] = defaultdict(list)
     out = []
     for source in forms.sources:
         if source == forms.official:
             continue
         for copy in forms.forms(source):
+            copies_at[copy.tps.tps_id].append(copy)
             reference = official.get(copy.tps.tps_id)
             differs = _differences(reference, copy) if reference is not None else {}
             if not differs:
@@ -136,11 +137,6 @@ def disagreement_flags(forms: ContestForms) -> list[Flag]:
                     {"against": forms.official, "fields": differs},
                 )
             )
-    copies_at: dict[str, list[Form]] = defaultdict(list)
-    for source in forms.sources:
-        if source != forms.official:
-            for copy in forms.forms(source):
-                copies_at[copy.tps.tps_id].append(copy)
     for tps_id, copies in sorted(against.items()):
         # Two copies agreeing against it, or one copy differing in several fields: a
         # slip changes one number, a form changed on purpose changes several together.

@@ -19,6 +19,7 @@ from saksi.forensics.correction import Form as CorrectionForm
 from saksi.forensics.forms import ContestForms, Form, load_forms
 from saksi.forensics.multiple import flag_regions
 from saksi.forensics.statistics import RegionStatistics, region_statistics
+from saksi.ingest.rules import RULES
 from saksi.store.base import Store
 from saksi.tally.query import default_contest
 
@@ -46,12 +47,19 @@ def _corrector(
     for form in forms.forms(source):
         by_desa[form.tps.desa].append(form)
         by_kecamatan[form.tps.kecamatan].append(form)
+    converted: dict[int, CorrectionForm] = {}  # a neighbour serves many broken forms
+
+    def as_correction_form(form: Form) -> CorrectionForm:
+        found = converted.get(id(form))
+        if found is None:
+            found = converted[id(form)] = _correction_form(form)
+        return found
 
     def correct(form: Form) -> tuple[dict[str, int], float] | None:
         near = by_desa[form.tps.desa]
         if len(near) <= MIN_NEIGHBOURS:
             near = by_kecamatan[form.tps.kecamatan]
-        neighbours = [_correction_form(f) for f in near if f is not form and not f.rules]
+        neighbours = [as_correction_form(f) for f in near if f is not form and not f.rules]
         found = likely_correction(
             _correction_form(form), neighbours=neighbours, domestic=form.tps.domestic
         )
@@ -174,17 +182,11 @@ def report_from_forms(
     return {
         "contest": forms.contest,
         "official_source": forms.official,
-        "rules": {**_rule_words(), **checks.FORENSIC_RULES},
+        "rules": {**RULES, **checks.FORENSIC_RULES},
         "flags": items,
         "region_statistics": regions,
         "seconds": round(time.perf_counter() - started, 2),
     }
-
-
-def _rule_words() -> dict[str, str]:
-    from saksi.ingest.rules import RULES
-
-    return dict(RULES)
 
 
 def forensics_report(

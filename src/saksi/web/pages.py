@@ -312,10 +312,11 @@ class Website:
             return self._error(request, exc)
         log = await self._log_info()
         path, query = request.scope["path"], dict(request.query_params)
-        etag, report = self._forensics(None)
-        forensic = [f for f in report["flags"] if f["tps_id"] == tps_id] if report else []
+        etag, read = self._forensics(None)
 
         def render(store: Store) -> bytes:
+            found = read()
+            forensic = found[1].get(tps_id, []) if found else []
             if contest or source:
                 tally_pair(store, contest, source)
             page = tps_page(store, tps_id)
@@ -368,30 +369,43 @@ class Website:
             value(request, "region"),
         )
 
-    def _forensics(self, contest: str | None) -> tuple[str, dict[str, Any] | None]:
-        """The last forensics report of the contest, if one is ready (asking for one if
-        not), and its ETag for the cache keys of the pages built with it."""
-        prepared = self.forensics.peek(contest) if self.forensics is not None else None
-        if prepared is None:
-            return "", None
-        return prepared.etag, orjson.loads(prepared.body)
+    def _forensics(
+        self, contest: str | None
+    ) -> tuple[str, Callable[[], tuple[dict[str, Any], dict[str, list[Any]]] | None]]:
+        """The ETag of the contest's last forensics report, for the cache keys of the
+        pages built with it ("" while none is ready; asking for one), and how to read
+        it: on the reader thread, when a page is built, not per request."""
+        forensics = self.forensics
+        prepared = forensics.peek(contest) if forensics is not None else None
+        if forensics is None or prepared is None:
+            return "", lambda: None
+        return prepared.etag, lambda: forensics.parsed(prepared)
+
+    def _report(
+        self, read: Callable[[], tuple[dict[str, Any], dict[str, list[Any]]] | None]
+    ) -> dict[str, Any] | None:
+        found = read()
+        return found[0] if found else None
 
     async def flags_json(self, request: Request) -> Response:
         params = self._flags_params(request)
-        etag, report = self._forensics(params[0])
+        etag, read = self._forensics(params[0])
         return await self.reads.cached(
             request,
             ("page", "flags", *params, etag, "json"),
-            lambda store: (dumps(flags_page(store, *params, report)), "json"),
+            lambda store: (dumps(flags_page(store, *params, self._report(read))), "json"),
         )
 
     async def flags_csv(self, request: Request) -> Response:
         params = self._flags_params(request)
-        etag, report = self._forensics(params[0])
+        etag, read = self._forensics(params[0])
         return await self.reads.cached(
             request,
             ("page", "flags", *params, etag, "csv"),
-            lambda store: (rows_csv(flag_rows(flags_page(store, *params, report))), "csv"),
+            lambda store: (
+                rows_csv(flag_rows(flags_page(store, *params, self._report(read)))),
+                "csv",
+            ),
         )
 
     async def flags_html(self, request: Request) -> Response:
@@ -401,10 +415,10 @@ class Website:
         except ApiError as exc:
             return self._error(request, exc)
         path, query = request.scope["path"], dict(request.query_params)
-        etag, report = self._forensics(params[0])
+        etag, read = self._forensics(params[0])
 
         def render(store: Store) -> bytes:
-            page = flags_page(store, *params, report)
+            page = flags_page(store, *params, self._report(read))
             shown = page["flags"][:MAX_FLAGS_SHOWN]
             desa = sorted({f["desa"] for f in shown})
             names: dict[str, str] = {}
