@@ -51,6 +51,11 @@ def prepare(body: bytes, media_type: str, size: int) -> Prepared:
     )
 
 
+def _fresh(prepared: Prepared, size: int) -> bool:
+    """Still served: it reflects the record's size, or it is younger than FRESH_SECONDS."""
+    return prepared.size >= size or time.monotonic() - prepared.made < FRESH_SECONDS
+
+
 class Documents:
     """Prepared documents by key; rebuilt on the reader thread when stale."""
 
@@ -75,9 +80,7 @@ class Documents:
     ) -> Prepared:
         found = self._cache.get(key)
         size = self._current_size()
-        if found is not None and (
-            found.size >= size or time.monotonic() - found.made < FRESH_SECONDS
-        ):
+        if found is not None and _fresh(found, size):
             return found
         pending = self._building.get(key)
         if pending is None:
@@ -89,6 +92,18 @@ class Documents:
             pending.add_done_callback(lambda _: self._building.pop(key, None))
         return await asyncio.shield(pending)
 
+    def within(
+        self, store: Store, key: tuple[Any, ...], build: Callable[[Store], tuple[bytes, str]]
+    ) -> Prepared:
+        """Inside another document's build, on the reader thread: the document under
+        ``key``, built here with the same read when stale. A page and its .json share one."""
+        found = self._cache.get(key)
+        size = self._current_size()
+        if found is not None and _fresh(found, size):
+            return found
+        body, media_type = build(store)
+        return self._keep(key, prepare(body, media_type, size))
+
     def _build(
         self, key: tuple[Any, ...], build: Callable[[Store], tuple[bytes, str]], size: int
     ) -> Prepared:
@@ -99,7 +114,9 @@ class Documents:
             body, media_type = build(store)
         finally:
             store.rollback()  # end the read transaction: the next read sees new commits
-        prepared = prepare(body, media_type, size)
+        return self._keep(key, prepare(body, media_type, size))
+
+    def _keep(self, key: tuple[Any, ...], prepared: Prepared) -> Prepared:
         if len(self._cache) >= MAX_CACHED:
             self._cache = {}  # crude, but a national drill-down must not grow without end
         self._cache[key] = prepared

@@ -57,6 +57,7 @@ class Reads:
     def __init__(self, documents: Documents, writer: Writer) -> None:
         self.documents = documents
         self.writer = writer
+        self._log: dict[str, Any] | None = None
 
     async def cached(
         self, request: Request, key: tuple[Any, ...], build: Callable[[Store], tuple[bytes, str]]
@@ -128,14 +129,25 @@ class Reads:
 
         return await self.cached(request, ("flags", contest, source), build)
 
+    @staticmethod
+    def tps_data(tps_id: str) -> tuple[tuple[Any, ...], Callable[[Store], tuple[bytes, str]]]:
+        """The cache key and build of a TPS document (without proofs): the TPS page and
+        its .csv are built from that same document."""
+        return ("tps", tps_id), lambda store: (dumps(tps_document(store, tps_id)), "json")
+
+    async def log_keys(self) -> dict[str, Any]:
+        """The log's origin, key, fingerprint and witnesses, read once (they are fixed
+        while the server runs)."""
+        if self._log is None:
+            self._log = await self.writer.call(log_document)
+        return self._log
+
     async def tps(self, request: Request) -> Response:
         """GET /api/tps/{tps_id}.json: every source's versions; the current ones with
         inclusion proofs and the receipts of who vouches for them, and the log's keys."""
         tps_id = str(request.path_params["tps_id"])
         try:
-            prepared = await self.documents.get(
-                ("tps", tps_id), lambda store: (dumps(tps_document(store, tps_id)), "json")
-            )
+            prepared = await self.documents.get(*self.tps_data(tps_id))
         except SaksiError as exc:
             raise ApiError(404, str(exc)) from None
         document = orjson.loads(prepared.body)
@@ -145,12 +157,10 @@ class Reads:
             for v in f["versions"]
             if v["current"]
         ]
-        # Log keys and receipts come from the writer thread in one call, so every
-        # receipt is against the same published checkpoint (see evidence.py).
-        log, evidence = await self.writer.call(
-            lambda e: (log_document(e), tps_evidence(e, current))
-        )
-        document["log"] = log
+        # The receipts come from the writer thread in one call, so every one is against
+        # the same published checkpoint (see evidence.py).
+        evidence = await self.writer.call(lambda e: tps_evidence(e, current))
+        document["log"] = await self.log_keys()
         for form in document["forms"]:
             for version in form["versions"]:
                 if version["current"]:

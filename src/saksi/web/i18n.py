@@ -373,9 +373,6 @@ class Words:
     def rule(self, rule_id: str) -> str:
         return self._rules.get(rule_id, rule_id)
 
-    def table(self) -> dict[str, str]:
-        return dict(self._table)
-
 
 def words(lang: str) -> Words:
     from saksi.forensics.checks import FORENSIC_RULES

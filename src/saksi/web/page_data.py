@@ -8,7 +8,7 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-from saksi.api.documents import children_document, region_path, tps_document
+from saksi.api.documents import children_document, region_path
 from saksi.errors import SaksiError
 from saksi.forensics.checks import FORENSIC_RULES
 from saksi.ingest.rules import RULES
@@ -22,7 +22,6 @@ __all__ = [
     "region_page",
     "rows_csv",
     "tally_pair",
-    "tps_page",
 ]
 
 MAX_FLAGS_SHOWN = 500  # rows on the HTML flags page; the .json and .csv carry them all
@@ -97,11 +96,6 @@ def region_page(
         "children": children,
         **election_choices(store),
     }
-
-
-def tps_page(store: Store, tps_id: str) -> dict[str, Any]:
-    document = tps_document(store, tps_id)
-    return {"page": "tps", **document}
 
 
 def _descendant_desa(store: Store, region: str) -> set[str]:
@@ -253,8 +247,12 @@ def last_minute(
     sample, while the history is younger than a minute)."""
     if not samples:
         return None
-    older = [s for s in samples if (now - _parse_time(s["time"])).total_seconds() >= 60]
-    base = older[-1] if older else samples[0]
+    # The newest sample a minute old: scanned from the end, so a long history costs
+    # only its last minute.
+    base = next(
+        (s for s in reversed(samples) if (now - _parse_time(s["time"])).total_seconds() >= 60),
+        samples[0],
+    )
     choices = {c: int(v) - int(base["choices"].get(c, 0)) for c, v in totals["choices"].items()}
     return {
         "since": base["time"],

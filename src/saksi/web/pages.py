@@ -36,7 +36,6 @@ from saksi.web.page_data import (
     region_rows,
     rows_csv,
     tally_pair,
-    tps_page,
     tps_rows,
 )
 from saksi.web.render import Renderer
@@ -102,7 +101,6 @@ class Website:
         self.map = geo.load_map()
         record = election_dir / "record" / "entries"
         self.last_commit = record.stat().st_mtime if record.exists() else None
-        self._log: dict[str, Any] | None = None
 
     def committed(self) -> None:
         """Called by the writer after each commit: the time of the last update."""
@@ -120,13 +118,6 @@ class Website:
         lines = text.split("\n")
         size = int(lines[1]) if len(lines) > 1 and lines[1].isdigit() else None
         return {"size": size, "time": _iso(stamp), "text": text}
-
-    async def _log_info(self) -> dict[str, Any]:
-        if self._log is None:
-            from saksi.api.evidence import log_document
-
-            self._log = await self.writer.call(log_document)
-        return self._log
 
     def _live(self, page: dict[str, Any]) -> dict[str, Any]:
         """The figures that change without the record growing: times and checkpoint."""
@@ -181,29 +172,36 @@ class Website:
 
     # -- regions --------------------------------------------------------------------
 
-    def _region_build(
+    def _region_data(
         self, region: str, contest: str | None, source: str | None
-    ) -> Callable[[Store], dict[str, Any]]:
-        return lambda store: self._live(region_page(store, region, contest, source))
+    ) -> tuple[tuple[Any, ...], Callable[[Store], tuple[bytes, str]]]:
+        """The cache key and build of a region page's .json: the page and its .csv are
+        built from that same document."""
+        key = ("page", "region", region, contest, source, "json")
+        return key, lambda s: (dumps(self._live(region_page(s, region, contest, source))), "json")
+
+    def _region_document(
+        self, store: Store, region: str, contest: str | None, source: str | None
+    ) -> dict[str, Any]:
+        prepared = self.documents.within(store, *self._region_data(region, contest, source))
+        document: dict[str, Any] = orjson.loads(prepared.body)
+        return document
 
     async def region_json(self, request: Request) -> Response:
         region = str(request.path_params.get("region_id", "ID"))
         contest, source = self._param(request, "contest"), self._param(request, "source")
-        build = self._region_build(region, contest, source)
-        return await self.reads.cached(
-            request,
-            ("page", "region", region, contest, source, "json"),
-            lambda store: (dumps(build(store)), "json"),
-        )
+        return await self.reads.cached(request, *self._region_data(region, contest, source))
 
     async def region_csv(self, request: Request) -> Response:
         region = str(request.path_params.get("region_id", "ID"))
         contest, source = self._param(request, "contest"), self._param(request, "source")
-        build = self._region_build(region, contest, source)
         return await self.reads.cached(
             request,
             ("page", "region", region, contest, source, "csv"),
-            lambda store: (rows_csv(region_rows(build(store))), "csv"),
+            lambda store: (
+                rows_csv(region_rows(self._region_document(store, region, contest, source))),
+                "csv",
+            ),
         )
 
     async def region_html(self, request: Request) -> Response:
@@ -213,12 +211,11 @@ class Website:
             contest, source = self._param(request, "contest"), self._param(request, "source")
         except ApiError as exc:
             return self._error(request, exc)
-        build = self._region_build(region, contest, source)
         path = request.scope["path"]
         query = dict(request.query_params)
 
         def render(store: Store) -> bytes:
-            page = build(store)
+            page = self._region_document(store, region, contest, source)
             return self._render_region(store, page, lang, query, path)
 
         key = ("html", "region", path, region, contest, source)  # "/" and "/region/ID" differ
@@ -245,10 +242,7 @@ class Website:
                 "SELECT id, name FROM regions WHERE parent = 'ID' ORDER BY id"
             )]  # fmt: skip
             joined = geo.join(provinces)
-            focus = None
-            if level == "provinsi":
-                codes = {rid: code for code, rid in joined.by_code.items()}
-                focus = codes.get(page["region"]["id"])
+            focus = joined.code_of(page["region"]["id"]) if level == "provinsi" else None
             if level == "nasional" or focus is not None:
                 map_svg = geo.svg(joined, focus=focus, label=w["map_label"])
             if level == "nasional":
@@ -265,12 +259,6 @@ class Website:
         )
         source_name = next(
             (s["name"] for s in page["sources"] if s["id"] == page["source"]), page["source"]
-        )
-        live_query = {k: v for k, v in query.items() if k in ("contest", "source") and v}
-        suffix = (
-            ""
-            if not live_query
-            else "?" + "&".join(f"{k}={v}" for k, v in sorted(live_query.items()))
         )
         return self.renderer.render(
             "region.html",
@@ -289,18 +277,22 @@ class Website:
             map_svg=map_svg,
             map_outside=outside,
             map_attribution=self.map.attribution,
-            live_url=path + ".json" + suffix,
             script_words=self._script_words(lang),
         )
 
     # -- TPS ------------------------------------------------------------------------
+
+    def _tps_document(self, store: Store, tps_id: str) -> dict[str, Any]:
+        """The TPS document that /tps/{id}.json serves (before its proofs are added)."""
+        prepared = self.documents.within(store, *self.reads.tps_data(tps_id))
+        return {"page": "tps", **orjson.loads(prepared.body)}
 
     async def tps_csv(self, request: Request) -> Response:
         tps_id = str(request.path_params["tps_id"])
         return await self.reads.cached(
             request,
             ("page", "tps", tps_id, "csv"),
-            lambda store: (rows_csv(tps_rows(tps_page(store, tps_id))), "csv"),
+            lambda store: (rows_csv(tps_rows(self._tps_document(store, tps_id))), "csv"),
         )
 
     async def tps_html(self, request: Request) -> Response:
@@ -310,7 +302,7 @@ class Website:
             contest, source = self._param(request, "contest"), self._param(request, "source")
         except ApiError as exc:
             return self._error(request, exc)
-        log = await self._log_info()
+        log = await self.reads.log_keys()
         path, query = request.scope["path"], dict(request.query_params)
         etag, read = self._forensics(None)
 
@@ -319,7 +311,7 @@ class Website:
             forensic = found[1].get(tps_id, []) if found else []
             if contest or source:
                 tally_pair(store, contest, source)
-            page = tps_page(store, tps_id)
+            page = self._tps_document(store, tps_id)
             listed = store.query("SELECT id, name, kind FROM sources ORDER BY id")
             sources = {s: n for s, n, _ in listed}
             photos = []
@@ -454,7 +446,7 @@ class Website:
     # -- verify and downloads -------------------------------------------------------
 
     async def _verify_document(self, request: Request) -> dict[str, Any]:
-        log = await self._log_info()
+        log = await self.reads.log_keys()
         checkpoint = self._checkpoint()
         base = f"{request.url.scheme}://{request.url.netloc}/"
         return {"page": "verify", **log, "url": base, "checkpoint": checkpoint}

@@ -8,10 +8,9 @@ export function start(dataUrl) {
   const mode = document.getElementById("map-mode");
   const pair = document.getElementById("map-pair");
   const legendBox = document.getElementById("map-legend");
-  const national = document.body.querySelector('[data-live-scope="children"]') &&
-    document.querySelector(".breadcrumbs li:only-child");
   let provinces = null;
   let page = null;
+  let seenSize = null;
 
   function paint() {
     if (!provinces || !page) return;
@@ -25,7 +24,9 @@ export function start(dataUrl) {
   }
 
   async function provincesOf(current) {
-    if (national || current.region.level === "nasional") return current.children;
+    if (current.region.level === "nasional") return current.children;
+    if (provinces && current.log_size === seenSize) return provinces;  // nothing new
+    seenSize = current.log_size;
     // A province page: colour every province from the national figures.
     const query = new URL(dataUrl, location.href).search;
     const response = await fetch("/.json" + query, { headers: { Accept: "application/json" } });
