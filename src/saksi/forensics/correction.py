@@ -42,6 +42,7 @@ Method: a small Bayesian model of how a consistent form became the written one.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -233,8 +234,12 @@ def rank_corrections(
     model = _Plausibility(form.votes, neighbours, form.dpt)
     order = _field_order(broken_now, form)
     linked = _linked_rules(broken_now[0], form)
+    first_total, first_parts = _rule_names(broken_now[0], form)
+    first = {first_total, *first_parts}  # a candidate changing none leaves it broken
     scored: list[tuple[float, str, _Candidate, tuple[str, ...], float]] = []
     for candidate in _candidates(broken_now, form, values):
+        if first.isdisjoint(candidate.changes):
+            continue  # the wrong field is sought in the first broken sum rule
         corrected = apply_changes(form, candidate.changes)
         remaining = tuple(broken(corrected))
         if broken_now[0] in remaining:
@@ -445,8 +450,10 @@ _PER_OPERATION: dict[EditKind, int] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # the same few values are weighed for every candidate
 def _digit_edits(true: int) -> Counter[tuple[EditKind, int]]:
-    """How many single digit operations turn ``true`` into each value, by kind."""
+    """How many single digit operations turn ``true`` into each value, by kind (shared
+    between callers: read it, never change it)."""
     digits = str(true)
     out: Counter[tuple[EditKind, int]] = Counter()
     for i in range(len(digits) + 1):

@@ -55,11 +55,16 @@ def _corrector(
             found = converted[id(form)] = _correction_form(form)
         return found
 
+    clean: dict[int, list[CorrectionForm]] = {}  # per desa or kecamatan
+
     def correct(form: Form) -> tuple[dict[str, int], float] | None:
         near = by_desa[form.tps.desa]
         if len(near) <= MIN_NEIGHBOURS:
             near = by_kecamatan[form.tps.kecamatan]
-        neighbours = [as_correction_form(f) for f in near if f is not form and not f.rules]
+        # Only forms that keep their own arithmetic, so never the form being corrected.
+        neighbours = clean.get(id(near))
+        if neighbours is None:
+            neighbours = clean[id(near)] = [as_correction_form(f) for f in near if not f.rules]
         found = likely_correction(
             _correction_form(form), neighbours=neighbours, domestic=form.tps.domestic
         )
