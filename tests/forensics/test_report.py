@@ -136,3 +136,19 @@ def test_rules_named_in_flags_are_documented(report: dict[str, Any]) -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "forensics.md").read_text()
     for rule in report["rules"]:
         assert rule in RULES or f"`{rule}`" in docs
+
+
+def test_an_unknown_contest_or_folder_is_refused_in_words(
+    election: tuple[Path, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    folder, _ = election
+    page = tmp_path / "report.html"
+    unknown = run_saksi("forensics", folder, "--contest", "DPR-X", "--html", page, check=False)
+    assert unknown.returncode == 1
+    assert "contest DPR-X is not part of this election" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+    assert not page.exists()  # nothing written half-way
+    missing = run_saksi("forensics", tmp_path / "nowhere", check=False)
+    assert missing.returncode != 0
+    assert "Traceback" not in missing.stderr
+    assert "nowhere" in missing.stderr
