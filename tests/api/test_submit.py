@@ -130,7 +130,11 @@ REFUSALS: list[tuple[str, int, str]] = [
     ("not an image", 415, "the photo is not a JPEG or PNG image"),
     ("photo by a stranger", 403, "is not an active submitter or importer"),
     ("submitter registers keys", 422, "a submitter key may not register keys"),
-    ("manager of another source", 422, "may only enrol submitters and importers of source situng"),
+    (
+        "manager of another source",
+        422,
+        "may only enrol submitters, importers and plenary witnesses of source situng",
+    ),
     ("not JSON", 400, "the submission is not valid JSON"),
     ("unknown member", 400, "a submission holds form, key and sig"),
     ("bad signature encoding", 400, "'sig' must be base64 of 64 bytes"),

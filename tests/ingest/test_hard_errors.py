@@ -494,7 +494,8 @@ CASES = [
             c.election.key("manager", "kawalpemilu"),
             [{"key": c.stranger.public_b64, "role": "submitter", "source": "kpps", "tps": [TPS2]}],
         ),
-        "the key manager of source kawalpemilu may only enrol submitters and importers of "
+        "the key manager of source kawalpemilu may only enrol submitters, importers and "
+        "plenary witnesses of "
         "source kawalpemilu",
     ),
 ]

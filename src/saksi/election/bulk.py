@@ -102,6 +102,8 @@ def screen(state: ElectionState, columns: FormColumns) -> Screened:
         suspect |= (matrix[:, required] == ABSENT).any(axis=1)
     _registry_facts(result, infos)
     heads = state.heads.get((columns.contest.id, columns.source.id), {})
+    if state.ladder_freezes(columns.contest.id, columns.source.id):
+        suspect[:] = True  # a certified region: every form's change is checked on its own
     flagged = suspect.tolist()
     if not heads and not columns.broken and len(set(columns.tps)) == n:
         # The common first import: no TPS repeats or has a form yet, so only the

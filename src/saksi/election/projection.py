@@ -25,6 +25,8 @@ class Pending:
     superseded: list[tuple[int]] = field(default_factory=list)
     attestations: list[tuple[Any, ...]] = field(default_factory=list)
     decisions: list[tuple[Any, ...]] = field(default_factory=list)
+    ladder_entries: list[tuple[Any, ...]] = field(default_factory=list)
+    ladder_superseded: list[tuple[int]] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
@@ -43,6 +45,8 @@ class Pending:
                 self.superseded,
                 self.attestations,
                 self.decisions,
+                self.ladder_entries,
+                self.ladder_superseded,
                 self.meta,
             )
         )

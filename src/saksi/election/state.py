@@ -23,18 +23,27 @@ from saksi.ingest.validate import Form, ballot_for, validate_form
 from saksi.keys.authority import KeyAuthority, KeyInfo, Role
 from saksi.keys.ed25519 import verify_auth
 from saksi.keys.enrolment import code_digest, parse_enrolment, parse_issued_codes
+from saksi.ladder.state import LadderState
 from saksi.log.entry import Auth, Entry, EntryType
 from saksi.manifest.entries import ManifestBuilder
 from saksi.manifest.model import Manifest
 from saksi.registry.entries import apply_registry_payload
-from saksi.registry.model import Registry, Tps, TpsKind
+from saksi.registry.model import Level, Registry, Tps, TpsKind
 from saksi.tally.counters import Tally, TallyLayout
 
 __all__ = ["ATTESTATION_MAX_FORMS", "DECISION_KINDS", "ElectionState", "FormOutcome"]
 
 ATTESTATION_MAX_FORMS = 1000
 DECISION_KINDS = frozenset(
-    {"annul_tps", "order_revote", "order_recount", "accept_correction", "reject_form", "certify"}
+    {
+        "annul_tps",
+        "order_revote",
+        "order_recount",
+        "accept_correction",
+        "reject_form",
+        "certify",
+        "answer_objection",
+    }
 )
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -88,6 +97,7 @@ class ElectionState:
         self.emit = True
         # (source, TPS) -> (digest of its outstanding enrolment code, key that issued it)
         self.enrolment_codes: dict[tuple[str, str], tuple[bytes, str]] = {}
+        self.ladder = LadderState(self.registry, self.dapil_totals)
 
     # -- dispatch -------------------------------------------------------------
 
@@ -124,6 +134,9 @@ class ElectionState:
             EntryType.DECISION: self._decision,
             EntryType.PUBLICATION: self._publication,
             EntryType.ENROLMENT_CODES: self._enrolment_codes,
+            EntryType.RECAP_FORM: self._recap_form,
+            EntryType.OBJECTION: self._objection,
+            EntryType.RECOMMENDATION: self._recommendation,
         }[entry.type]
         handler(entry, signer)
         self.size += 1
@@ -253,6 +266,7 @@ class ElectionState:
                         info.registered_seq,
                         signer_key,
                         None,
+                        info.region,
                     )
                 )
 
@@ -265,6 +279,19 @@ class ElectionState:
                 source = item.get("source")
                 if source is not None and source not in self.manifest.source_by_id:
                     raise RejectedEntry(f"source {source} is not part of this election")
+                region = item.get("region")
+                if region is not None and region not in self.registry.regions:
+                    raise RejectedEntry(
+                        f"region {region} is not registered; register the region before the "
+                        f"keys that act for it"
+                    )
+                if (
+                    item.get("role") == Role.RECAP_BODY
+                    and self.registry.regions[str(region)].level is Level.DESA
+                ):
+                    raise RejectedEntry(
+                        f"region {region} is a desa; recap bodies sit at kecamatan level and above"
+                    )
         self._add_keys(items, signer.key)
 
     def _enrolment_codes(self, entry: Entry, signer: KeyInfo) -> None:
@@ -317,7 +344,6 @@ class ElectionState:
             self.pending.revoked.extend((self.size, key) for key in keys)
 
     def _decision(self, entry: Entry, signer: KeyInfo) -> None:
-        self._require_admin(signer, "an official decision")
         payload = entry.payload
         kind, basis, acts_on = (
             payload.get("kind"),
@@ -334,10 +360,39 @@ class ElectionState:
             isinstance(h, str) and _HEX64.fullmatch(h) for h in acts_on
         ):
             raise RejectedEntry("a decision must list the hashes of the entries it acts on")
+        self.ladder.decision(payload, signer, self.manifest, self.size)
         if self.emit:
             self.pending.decisions.append(
                 (self.size, entry.payload_hash.hex(), kind, basis, _dumps(payload))
             )
+
+    # -- the recapitulation ladder (record-format.md 6.11 to 6.13) ---------------------
+
+    def _recap_form(self, entry: Entry, signer: KeyInfo) -> None:
+        if self.manifest is None:
+            raise RejectedEntry("the election manifest is not yet recorded")
+        self.ladder.recap_form(
+            entry.payload, entry.payload_hash.hex(), signer, self.manifest, self.size, self.emit
+        )
+        self._take_ladder_rows()
+
+    def _objection(self, entry: Entry, signer: KeyInfo) -> None:
+        self.ladder.objection(entry.payload, entry.payload_hash.hex(), signer, self.size, self.emit)
+        self._take_ladder_rows()
+
+    def _recommendation(self, entry: Entry, signer: KeyInfo) -> None:
+        self.ladder.recommendation(
+            entry.payload, entry.payload_hash.hex(), signer, self.size, self.emit
+        )
+        self._take_ladder_rows()
+
+    def _take_ladder_rows(self) -> None:
+        ladder = self.ladder
+        if ladder.rows or ladder.superseded:
+            self.pending.ladder_entries.extend(ladder.rows)
+            self.pending.ladder_superseded.extend(ladder.superseded)
+            ladder.rows.clear()
+            ladder.superseded.clear()
 
     def _publication(self, entry: Entry, signer: KeyInfo) -> None:
         self._require_admin(signer, "a publication")
@@ -456,7 +511,23 @@ class ElectionState:
                 f"TPS {form.tps.id} has no {form.contest} form from source {form.source} "
                 f"to correct; 'replaces' names version {form.replaces[:16]}…"
             )
+        if self.ladder.certified and self._is_official(form.source):
+            self.ladder.check_change(
+                form.contest,
+                self.registry.paths[form.tps.desa],
+                form.replaces,
+                f"TPS {form.tps.id}, contest {form.contest}, source {form.source}",
+            )
         return None
+
+    def _is_official(self, source: str) -> bool:
+        assert self.manifest is not None
+        return self.manifest.source_by_id[source].kind.value == "official"
+
+    def ladder_freezes(self, contest: str, source: str) -> bool:
+        """True when some region is certified for the contest and the source is official:
+        the bulk path must then check each form on its own."""
+        return bool(self.ladder.certified) and self._is_official(source)
 
     def apply_form(
         self,
@@ -498,6 +569,8 @@ class ElectionState:
             old_part = layout.contribution(old.votes, old.fields, old_flags, tps.dpt)
             self.tally.apply(form.contest, form.source, path, old_part, -1)
             self.previous[seq] = head
+            if form.replaces is not None:
+                self.ladder.use_authorisation(form.replaces)
             if self.emit:
                 self.pending.superseded.append((head,))
         part = layout.contribution(form.votes, form.fields, flags, tps.dpt)

@@ -1,8 +1,9 @@
-"""Who may sign what: the admin, one key manager per source, submitters and importers.
+"""Who may sign what: the admin, key managers, submitters, importers and the ladder's roles.
 
-The admin registers key managers (and importers) for any source. A source's manager
-registers and revokes its own source's submitters and importers only, so no single
-operator controls every source. A signature counts only if its key was registered
+The admin registers key managers (and importers) for any source, and the recapitulation
+ladder's recap bodies and Bawaslu keys, each bound to one region. A source's manager
+registers and revokes its own source's submitters, importers and plenary witnesses
+only, so no single operator controls every source. A signature counts only if its key was registered
 earlier in the record and not yet revoked at the entry's position.
 """
 
@@ -17,7 +18,7 @@ from saksi.errors import RejectedEntry
 from saksi.keys.ed25519 import verify_auth
 from saksi.log.entry import Auth
 
-__all__ = ["KeyAuthority", "KeyInfo", "Role"]
+__all__ = ["REGION_ROLES", "SOURCE_ROLES", "KeyAuthority", "KeyInfo", "Role"]
 
 
 class Role(StrEnum):
@@ -25,6 +26,14 @@ class Role(StrEnum):
     MANAGER = "manager"  # enrols and revokes the submitters of one source
     SUBMITTER = "submitter"  # signs result forms for its assigned TPS and source
     IMPORTER = "importer"  # signs bulk imports (attestations) for one source
+    RECAP_BODY = "recap_body"  # PPK or KPU of one region: signs its recap forms
+    BAWASLU = "bawaslu"  # the supervisory body of one region: signs recommendations
+    PLENARY_WITNESS = "plenary_witness"  # a party's witness at plenaries: signs objections
+
+
+SOURCE_ROLES = frozenset({Role.MANAGER, Role.SUBMITTER, Role.IMPORTER, Role.PLENARY_WITNESS})
+REGION_ROLES = frozenset({Role.RECAP_BODY, Role.BAWASLU})
+MANAGED_ROLES = frozenset({Role.SUBMITTER, Role.IMPORTER, Role.PLENARY_WITNESS})
 
 
 @dataclass(slots=True)
@@ -36,6 +45,7 @@ class KeyInfo:
     registered_seq: int
     registered_by: str
     revoked_seq: int | None = None
+    region: str | None = None  # recap bodies and Bawaslu: the region they act for
 
 
 def _short(key: str) -> str:
@@ -77,8 +87,16 @@ class KeyAuthority:
             raise RejectedEntry("a key registration must list one or more keys")
         seen: set[str] = set()
         for item in items:
-            if not isinstance(item, dict) or not set(item) <= {"key", "role", "source", "tps"}:
-                raise RejectedEntry("each registered key needs key, role and optional source, tps")
+            if not isinstance(item, dict) or not set(item) <= {
+                "key",
+                "role",
+                "source",
+                "tps",
+                "region",
+            }:
+                raise RejectedEntry(
+                    "each registered key needs key, role and optional source, tps, region"
+                )
             key = item.get("key")
             try:
                 ok = isinstance(key, str) and len(base64.b64decode(key, validate=True)) == 32
@@ -99,9 +117,19 @@ class KeyAuthority:
                 raise RejectedEntry(
                     f"key {_short(key)}: unknown role {item.get('role')!r}"
                 ) from exc
-            source, tps = item.get("source"), item.get("tps")
-            if (role is Role.ADMIN) != (source is None):
-                raise RejectedEntry(f"key {_short(key)}: only the admin key has no source")
+            source, tps, region = item.get("source"), item.get("tps"), item.get("region")
+            if (role in SOURCE_ROLES) != (source is not None):
+                raise RejectedEntry(
+                    f"key {_short(key)}: a {role} "
+                    + ("must name its source" if role in SOURCE_ROLES else "has no source")
+                )
+            if (role in REGION_ROLES) != (region is not None):
+                raise RejectedEntry(
+                    f"key {_short(key)}: a {role} "
+                    + ("must name its region" if role in REGION_ROLES else "has no region")
+                )
+            if region is not None and not isinstance(region, str):
+                raise RejectedEntry(f"key {_short(key)}: region must be a region id")
             if tps is not None and (
                 role is not Role.SUBMITTER
                 or not isinstance(tps, list)
@@ -117,10 +145,11 @@ class KeyAuthority:
             elif role is Role.ADMIN:
                 raise RejectedEntry("an election has exactly one admin key")
             elif signer.role is Role.MANAGER:
-                if role not in (Role.SUBMITTER, Role.IMPORTER) or source != signer.source:
+                if role not in MANAGED_ROLES or source != signer.source:
                     raise RejectedEntry(
                         f"the key manager of source {signer.source} may only enrol "
-                        f"submitters and importers of source {signer.source}"
+                        f"submitters, importers and plenary witnesses of source "
+                        f"{signer.source}"
                     )
             elif signer.role is not Role.ADMIN:
                 raise RejectedEntry(f"a {signer.role} key may not register keys")
@@ -137,6 +166,7 @@ class KeyAuthority:
                 tps=frozenset(tps) if tps is not None else None,
                 registered_seq=seq,
                 registered_by=signer_key,
+                region=item.get("region"),
             )
             self.keys[info.key] = info
             added.append(info)
@@ -159,7 +189,7 @@ class KeyAuthority:
             allowed = signer.role is Role.ADMIN or (
                 signer.role is Role.MANAGER
                 and info.source == signer.source
-                and info.role in (Role.SUBMITTER, Role.IMPORTER)
+                and info.role in MANAGED_ROLES
             )
             if not allowed:
                 raise RejectedEntry(

@@ -49,6 +49,9 @@ class EntryType(StrEnum):
     PUBLICATION = "publication"
     ENROLMENT_CODES = "enrolment_codes"
     ENROLMENT = "enrolment"
+    RECAP_FORM = "recap_form"
+    OBJECTION = "objection"
+    RECOMMENDATION = "recommendation"
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ class Registry:
         self.tps_count: dict[str, int] = {NATIONAL.id: 0}
         self.dpt_total: dict[str, int] = {NATIONAL.id: 0}
         self.changed: set[str] = set()  # regions whose TPS totals changed since last taken
+        self._children: dict[str, list[str]] = {}
 
     def add_region(self, region: Region) -> bool:
         """Add a region or confirm an identical one; returns True when it is new."""
@@ -77,6 +78,7 @@ class Registry:
                 f"is a {parent.level}; expected a {expected}"
             )
         self.regions[region.id] = region
+        self._children.setdefault(parent.id, []).append(region.id)
         self.paths[region.id] = (*self.paths[region.parent], region.id)
         self.tps_count[region.id] = 0
         self.dpt_total[region.id] = 0
@@ -97,9 +99,13 @@ class Registry:
                 self.dpt_total[region_id] += tps.dpt
 
     def children(self, region_id: str) -> list[Region]:
-        return sorted(
-            (r for r in self.regions.values() if r.parent == region_id), key=lambda r: r.id
-        )
+        return [self.regions[c] for c in self.child_ids(region_id)]
+
+    def child_ids(self, region_id: str) -> list[str]:
+        """Ids of the region's children, ascending."""
+        children = self._children.get(region_id, [])
+        children.sort()
+        return children
 
 
 def _next_level(level: Level) -> Level:

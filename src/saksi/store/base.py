@@ -92,6 +92,7 @@ class Store(ABC):
                 "forms",
                 "attestations",
                 "decisions",
+                "ladder_entries",
             ):
                 rows = getattr(pending, table)
                 if rows:
@@ -101,6 +102,11 @@ class Store(ABC):
             if pending.superseded:
                 self.executemany(
                     "UPDATE forms SET is_current = 0 WHERE seq = ?", pending.superseded
+                )
+            if pending.ladder_superseded:
+                self.executemany(
+                    "UPDATE ladder_entries SET is_current = 0 WHERE seq = ?",
+                    pending.ladder_superseded,
                 )
             if tally:
                 self.executemany(_UPSERT_TALLY, tally)

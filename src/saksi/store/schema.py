@@ -87,6 +87,7 @@ TABLES: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
             ("registered_seq", "INTEGER NOT NULL"),
             ("registered_by", "TEXT NOT NULL"),
             ("revoked_seq", "INTEGER"),
+            ("region", "TEXT"),
         ),
         "key",
     ),
@@ -126,6 +127,19 @@ TABLES: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
         ),
         "seq",
     ),
+    "ladder_entries": (  # recap forms, objections and recommendations (the ladder)
+        (
+            ("seq", "INTEGER NOT NULL"),
+            ("payload_hash", "TEXT NOT NULL"),
+            ("type", "TEXT NOT NULL"),
+            ("contest", "TEXT NOT NULL"),
+            ("region", "TEXT NOT NULL"),
+            ("signer", "TEXT NOT NULL"),
+            ("payload", "TEXT NOT NULL"),
+            ("is_current", "INTEGER NOT NULL"),
+        ),
+        "seq",
+    ),
     "tally_layouts": (
         (
             ("contest", "TEXT NOT NULL"),
@@ -151,6 +165,7 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS tally_region ON tally (region)",
     "CREATE INDEX IF NOT EXISTS regions_parent ON regions (parent)",
     "CREATE INDEX IF NOT EXISTS tps_desa ON tps (desa)",
+    "CREATE INDEX IF NOT EXISTS ladder_region ON ladder_entries (contest, region)",
 )
 
 SCHEMA: tuple[str, ...] = (
