@@ -24,6 +24,7 @@ __all__ = [
     "parse_objection",
     "parse_recap",
     "parse_recommendation",
+    "recap_from_payload",
 ]
 
 FIGURES = ("valid", "invalid", "voters")  # a row's totals besides the votes per choice
@@ -232,4 +233,19 @@ def parse_recommendation(raw: Mapping[str, Any]) -> Recommendation:
         acts_on=_hashes(raw.get("acts_on"), "a recommendation's acts_on"),
         text=_text(raw.get("recommendation"), "a recommendation's text"),
         tps=tuple(tps),
+    )
+
+
+def recap_from_payload(payload: Mapping[str, Any]) -> Recap:
+    """A recorded recap form's payload, checked when it was recorded, as a ``Recap``."""
+    return Recap(
+        contest=payload["contest"],
+        region=payload["region"],
+        plenary_date=payload["plenary_date"],
+        rows=tuple(
+            RecapRow(r["region"], dict(r["votes"]), r["valid"], r["invalid"], r["voters"])
+            for r in payload["rows"]
+        ),
+        photos=tuple(payload.get("photos", ())),
+        replaces=payload.get("replaces"),
     )
