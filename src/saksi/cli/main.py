@@ -16,6 +16,7 @@ from saksi import __version__
 from saksi.cli.client import enrol, submit
 from saksi.cli.demo import anomaly_plan, demo
 from saksi.cli.forensics import forensics
+from saksi.cli.ladder import ladder
 from saksi.cli.progress import console, progress_bar
 from saksi.cli.verify import verify
 from saksi.election.election import Election
@@ -271,6 +272,7 @@ def example_synthetic(
 cli.add_command(demo)
 cli.add_command(verify)
 cli.add_command(forensics)
+cli.add_command(ladder)
 cli.add_command(submit)
 cli.add_command(enrol)
 

@@ -14,12 +14,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from saksi.errors import SaksiError
+from saksi.ingest.fields import TALLY_FIELDS
 from saksi.ladder.compare import Difference, differences, ranked, recap_total, tally_figures
 from saksi.ladder.recap import Recap, recap_from_payload
+from saksi.ladder.state import AUTHORISING_KINDS
 from saksi.store.base import Store
 from saksi.tally.query import default_contest, layout
 
-__all__ = ["RecordedRecap", "all_differences", "current_recaps", "region_ladder", "trail"]
+__all__ = [
+    "RecordedRecap",
+    "all_differences",
+    "current_recaps",
+    "objections",
+    "official_source",
+    "region_ladder",
+    "trail",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +165,105 @@ def _decisions(store: Store, hashes: set[str]) -> list[dict[str, Any]]:
     return out
 
 
+def _form_figures(payload: dict[str, Any]) -> dict[str, int]:
+    """A form's figures under the recap row's names: votes by choice, valid, invalid,
+    voters (those the form carries)."""
+    fields = payload.get("fields", {})
+    out = {str(c): int(v) for c, v in payload.get("votes", {}).items()}
+    out.update({name: int(fields[f]) for name, f in TALLY_FIELDS.items() if f in fields})
+    return out
+
+
+def _under(store: Store, desa: str, region: str, parents: dict[str, str | None]) -> bool:
+    """True when ``desa`` is ``region`` or lies under it."""
+    at: str | None = desa
+    while at is not None:
+        if at == region:
+            return True
+        if at not in parents:
+            parents[at] = _region(store, at)[3]
+        at = parents[at]
+    return False
+
+
+def revotes(
+    store: Store, contest: str, *, region: str | None = None, tps: str | None = None
+) -> list[dict[str, Any]]:
+    """The TPS (under ``region``, or the one ``tps``) whose official form was replaced
+    under an authorising decision (6.7: a re-vote, recount, annulment or accepted
+    correction): the decision, the old and the new figures, and the change per figure
+    (new minus old), in record order."""
+    official = official_source(store)
+    acting: dict[str, tuple[int, str, str, str]] = {}  # form hash -> the decision acting on it
+    for seq, digest, kind, basis, payload in store.query(
+        "SELECT seq, payload_hash, kind, legal_basis, payload FROM decisions ORDER BY seq"
+    ):
+        if kind in AUTHORISING_KINDS:
+            for acted in json.loads(payload).get("acts_on", ()):
+                acting.setdefault(acted, (int(seq), str(digest), str(kind), str(basis)))
+    if official is None or not acting:
+        return []
+    columns = "SELECT seq, payload_hash, tps, replaces, payload, is_current FROM forms "
+    if tps is not None:
+        found = store.query(
+            columns + "WHERE contest = ? AND source = ? AND tps = ? AND replaces IS NOT NULL",
+            (contest, official, tps),
+        )
+    else:
+        hashes = sorted(acting)
+        found = []
+        for first in range(0, len(hashes), 500):
+            chunk = hashes[first : first + 500]
+            found += store.query(
+                columns + f"WHERE contest = ? AND source = ? "
+                f"AND replaces IN ({', '.join('?' for _ in chunk)})",
+                (contest, official, *chunk),
+            )
+    parents: dict[str, str | None] = {}
+    out = []
+    for seq, digest, tps_id, replaces, payload, is_current in sorted(found):
+        decision = acting.get(str(replaces))
+        if decision is None or decision[0] > seq:  # no decision authorised this version
+            continue
+        desa = str(store.query("SELECT desa FROM tps WHERE id = ?", (tps_id,))[0][0])
+        if region is not None and not _under(store, desa, region, parents):
+            continue
+        old = store.query(
+            "SELECT seq, payload FROM forms WHERE contest = ? AND source = ? AND tps = ? "
+            "AND payload_hash = ?",
+            (contest, official, tps_id, replaces),
+        )
+        before = _form_figures(json.loads(old[0][1])) if old else {}
+        after = _form_figures(json.loads(payload))
+        out.append(
+            {
+                "tps": str(tps_id),
+                "desa": desa,
+                "decision": {
+                    "seq": decision[0],
+                    "payload_hash": decision[1],
+                    "kind": decision[2],
+                    "legal_basis": decision[3],
+                },
+                "old": {
+                    "seq": int(old[0][0]) if old else None,
+                    "payload_hash": str(replaces),
+                    "figures": before,
+                },
+                "new": {
+                    "seq": int(seq),
+                    "payload_hash": str(digest),
+                    "figures": after,
+                    "current": bool(is_current),
+                },
+                "change": {
+                    f: after[f] - before[f] for f in after if f in before and after[f] != before[f]
+                },
+            }
+        )
+    return out
+
+
 def objections(store: Store, contest: str, region: str) -> list[dict[str, Any]]:
     """The objections to the region's recap forms, each with its answers, recommendations
     and status (open, accepted, rejected)."""
@@ -223,6 +332,8 @@ def region_ladder(store: Store, region_id: str, contest: str | None = None) -> d
         "differences": [],
         "objections": [],
         "decisions": [],
+        # Re-votes and recounts below the region, shown with or without a recap form.
+        "revotes": revotes(store, contest_id, region=rid),
     }
     if own is None:
         return document
@@ -344,4 +455,6 @@ def trail(store: Store, tps_id: str, choice: str, contest: str | None = None) ->
         "source": official,
         "steps": steps,
         "log_size": store.log_size(),
+        # Where the TPS voted again: its figures before and after, and the decision.
+        "revotes": revotes(store, contest_id, tps=tps_id),
     }
