@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from saksi.examples.synthetic import (
     paper_form,
     write_truth,
 )
+from saksi.examples.synthetic_ladder import LadderPlan, build_ladder, write_ladder_truth
 from saksi.ingest.csv_import import write_results_csv
 from saksi.manifest.load import load_manifest
 from saksi.manifest.model import Manifest
@@ -88,12 +90,18 @@ def build_synthetic(
     anomalies: AnomalyPlan = DEMO_ANOMALIES,
     truth_path: Path | None = None,
     photos: int = 0,
+    ladder: LadderPlan | None = None,
+    ladder_truth_path: Path | None = None,
     say: Say = print,
 ) -> Election:
     """Generate, register and import the whole synthetic election in one go.
 
     The first ``photos`` official forms get a rendered photo of the paper form (with the
     numbers as written, before any planted typing error), stored under its SHA-256.
+    With ``ladder``, the re-votes are recorded and the recap bodies sign the whole
+    recapitulation ladder with that plan's errors (``saksi.examples.synthetic_ladder``);
+    their ground truth goes to ``ladder_truth_path``. Without it, no ladder: the demo and
+    the benches time the forms alone.
     """
     synthetic = generate(data_dir, seed=seed, anomalies=anomalies, limit_provinces=provinces)
     if truth_path is not None:
@@ -106,6 +114,13 @@ def build_synthetic(
         for source, forms in synthetic.forms.items():
             summary = election.import_forms(forms, election.importer_key(source), name=source)
             say(f"source {source}: {summary.recorded} forms recorded")
+        if ladder is not None:
+            planted = build_ladder(election, seed=seed, plan=ladder)
+            if ladder_truth_path is not None:
+                write_ladder_truth(planted, ladder_truth_path)
+            kinds = Counter(t["kind"] for t in planted)
+            listed = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "nothing"
+            say(f"ladder: recap forms signed at every level; planted: {listed}")
     except BaseException:
         election.close()
         raise
