@@ -21,6 +21,7 @@ from saksi.api.documents import Documents, prepare, totals_json
 from saksi.api.errors import ApiError, exception_handlers
 from saksi.api.forensics import ForensicsReports
 from saksi.api.history import History
+from saksi.api.ladder import LadderReads
 from saksi.api.limits import BODY_SECONDS, RateLimiter
 from saksi.api.openapi import openapi_document
 from saksi.api.publishing import BackgroundPublication
@@ -70,6 +71,7 @@ class _Api:
             (url, folder.sqlite_path, election.election_id), lambda: self.writer.size
         )
         self.reads = Reads(self.documents, self.writer)
+        self.ladder = LadderReads(self.reads)
         self.submissions = Submissions(
             self.writer,
             RateLimiter(limits.per_address, limits.address_burst, "address"),
@@ -143,6 +145,8 @@ def routes(api: _Api, public_dir: Path) -> list[BaseRoute]:
         guarded("/api/regions/{region}/children.json", reads.children, Access.PUBLIC),
         guarded("/api/tps/{tps_id}.json", reads.tps, Access.PUBLIC),
         guarded("/api/flags.json", reads.flags, Access.PUBLIC),
+        guarded("/api/ladder/trail/{tps_id}.json", api.ladder.trail, Access.PUBLIC),
+        guarded("/api/ladder/{region_id}.json", api.ladder.region, Access.PUBLIC),
         guarded("/api/history.json", history, Access.PUBLIC),
         guarded("/api/forensics.json", forensics, Access.PUBLIC),
         guarded("/api/results", submissions.result, Access.SIGNED_ENTRY, methods=["POST"]),
@@ -150,8 +154,8 @@ def routes(api: _Api, public_dir: Path) -> list[BaseRoute]:
         guarded("/api/photos", submissions.photo, Access.SUBMITTER, methods=["POST"]),
         guarded("/api/admin/publish", api.admin.publish, Access.ADMIN, methods=["POST"]),
         guarded("/api/admin/decisions", api.admin.decision, Access.ADMIN, methods=["POST"]),
-        # The website: /, /region/{id}, /tps/{id}, /flags, /verify, /downloads (each also
-        # as .json and .csv) and its /static assets.
+        # The website: /, /region/{id}, /tps/{id}, /ladder/{id}, /ladder/trail/{tps_id},
+        # /flags, /verify, /downloads (each also as .json and .csv) and its /static assets.
         *api.website.routes(),
         # Everything published: log/, index.json, totals/, flags/, photos/, exports/.
         guarded("/index.json", index, Access.PUBLIC),

@@ -82,6 +82,66 @@ _RECEIPT = {
         "status": {"enum": ["ok", "duplicate"]},
     },
 }
+_LADDER = {
+    "type": "object",
+    "required": [
+        "contest",
+        "log_size",
+        "region",
+        "official_source",
+        "figures",
+        "recap_form",
+        "rows",
+        "differences",
+        "objections",
+        "decisions",
+    ],
+    "properties": {
+        "contest": {"type": "string"},
+        "log_size": _COUNT,
+        "region": _REGION,
+        "official_source": {"type": ["string", "null"]},
+        "figures": {
+            "type": "object",
+            "required": ["recap", "recap_region", "own_recap", "tps"],
+            "properties": {
+                "recap": {"type": ["object", "null"]},
+                "recap_region": {"type": ["string", "null"]},
+                "own_recap": {"type": ["object", "null"]},
+                "tps": {"type": "object"},
+            },
+        },
+        "recap_form": {"type": ["object", "null"]},
+        "rows": {"type": "array"},
+        "differences": {"type": "array"},
+        "objections": {"type": "array"},
+        "decisions": {"type": "array"},
+    },
+}
+_TRAIL = {
+    "type": "object",
+    "required": ["contest", "tps", "choice", "source", "steps", "log_size"],
+    "properties": {
+        "contest": {"type": "string"},
+        "tps": {"type": "string"},
+        "choice": {"type": "string"},
+        "source": {"type": ["string", "null"]},
+        "log_size": _COUNT,
+        "steps": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["step", "where", "value", "change"],
+                "properties": {
+                    "step": {"enum": ["tps", "tps_sum", "recap_row", "recap_total"]},
+                    "where": {"type": "string"},
+                    "value": {"type": ["integer", "null"]},
+                    "change": {"type": ["integer", "null"]},
+                },
+            },
+        },
+    },
+}
 _B64_KEY = {"type": "string", "description": "base64 of a raw 32-byte Ed25519 public key"}
 _B64_SIG = {"type": "string", "description": "base64 of a 64-byte Ed25519 signature"}
 
@@ -272,10 +332,44 @@ def openapi_document(election: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/api/ladder/{region_id}.json": {
+                "get": {
+                    "summary": "A region's ladder: the recap figure, the official TPS sum and "
+                    "each other source's sum side by side, its recap form's rows against the "
+                    "sums from below, the differences, objections and decisions",
+                    "parameters": [_region("region_id"), _SELECTORS[0]],
+                    "responses": {
+                        "200": _json(_LADDER, "the region's ladder"),
+                        **_errors(400, 404),
+                    },
+                }
+            },
+            "/api/ladder/trail/{tps_id}.json": {
+                "get": {
+                    "summary": "One choice's votes from a TPS up to the national figure",
+                    "parameters": [
+                        _region("tps_id"),
+                        {
+                            "name": "choice",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                            "description": "a choice id, or valid, invalid, voters (default: "
+                            "the ballot's first choice)",
+                        },
+                        _SELECTORS[0],
+                    ],
+                    "responses": {
+                        "200": _json(_TRAIL, "each step of the ladder"),
+                        **_errors(400, 404),
+                    },
+                }
+            },
             "/api/entries": {
                 "post": {
-                    "summary": "Record a key registration or revocation, enrolment codes, or "
-                    "a device's enrolment",
+                    "summary": "Record a key registration or revocation, enrolment codes, a "
+                    "device's enrolment, or a ladder entry: a recap form, a witness's "
+                    "objection, a Bawaslu recommendation or a recap body's decision",
                     "requestBody": _json_body(
                         {
                             "type": "object",
@@ -288,6 +382,10 @@ def openapi_document(election: str) -> dict[str, Any]:
                                         "keys_revoke",
                                         "enrolment_codes",
                                         "enrolment",
+                                        "recap_form",
+                                        "objection",
+                                        "recommendation",
+                                        "decision",
                                     ]
                                 },
                                 "payload": {"type": "object"},
@@ -298,7 +396,8 @@ def openapi_document(election: str) -> dict[str, Any]:
                     ),
                     "responses": {
                         "201": _json(_RECEIPT, "recorded (durable)"),
-                        **_errors(400, 413, 422, 429),
+                        "200": _json(_RECEIPT, "the same ladder entry was recorded before"),
+                        **_errors(400, 403, 413, 422, 429),
                     },
                 }
             },

@@ -1,4 +1,6 @@
-"""Write endpoints: signed result forms, key registrations and revocations, photos."""
+"""Write endpoints: signed result forms, key registrations and revocations, photos, and
+the recapitulation ladder's entries (recap forms, objections, recommendations and a
+recap body's decisions)."""
 
 from __future__ import annotations
 
@@ -37,6 +39,17 @@ _KEY_ENTRIES = {
     EntryType.ENROLMENT_CODES,
     EntryType.ENROLMENT,
 }
+# The ladder's entries (record-format.md 6.7, 6.11 to 6.13). The state machine refuses a
+# recap form already in its chain and a second certification; for the rest, a payload
+# already recorded is answered with its original receipt (see Submissions._recorded), so a
+# replayed answer cannot bring back an objection's earlier status.
+_LADDER_ENTRIES = {
+    EntryType.RECAP_FORM,
+    EntryType.OBJECTION,
+    EntryType.RECOMMENDATION,
+    EntryType.DECISION,
+}
+_ENTRIES = {t.value: t for t in (*sorted(_KEY_ENTRIES), *sorted(_LADDER_ENTRIES))}
 
 
 def _json_object(body: bytes, what: str) -> dict[str, Any]:
@@ -123,13 +136,32 @@ class Submissions:
         if unknown:
             raise ApiError(400, f"an entry holds type, payload, key and sig; not {sorted(unknown)}")
         kind = body.get("type")
-        if not isinstance(kind, str) or kind not in {t.value for t in _KEY_ENTRIES}:
-            names = ", ".join(sorted(t.value for t in _KEY_ENTRIES))
+        if not isinstance(kind, str) or kind not in _ENTRIES:
+            names = ", ".join(sorted(_ENTRIES))
             raise ApiError(400, f"/api/entries takes {names} entries, not {kind!r}")
         self._limit_key(body.get("key"))
-        return await self._record(
-            self._entry(EntryType(kind), body.get("payload"), body.get("key"), body.get("sig"))
-        )
+        entry = self._entry(_ENTRIES[kind], body.get("payload"), body.get("key"), body.get("sig"))
+        if entry.type in _LADDER_ENTRIES:
+            if entry.type is EntryType.DECISION:
+                if not isinstance(entry.payload.get("kind"), str):
+                    # The state machine looks the kind up in a set: a list would not hash.
+                    raise ApiError(422, "a decision's kind must be a string, such as certify")
+                await self._recap_body_only(entry.auth.key or "")
+            earlier = await self.writer.call(lambda e: _recorded(e, entry.payload_hash.hex()))
+            if earlier is not None:
+                return _receipt(earlier)
+        return await self._record(entry)
+
+    async def _recap_body_only(self, key: str) -> None:
+        """The admin's decisions go to /api/admin/decisions, whose nonce refuses a replay;
+        here a recap body records its own region's certify and answer_objection."""
+        who = await self.writer.call(lambda e: e.state.authority.keys.get(key))
+        if who is not None and who.role is Role.ADMIN:
+            raise ApiError(
+                403,
+                "the admin's decisions are sent to /api/admin/decisions as admin requests; "
+                "/api/entries takes the decisions of a recap body",
+            )
 
     async def photo(self, request: Request) -> Response:
         """POST /api/photos: the image bytes, with Saksi-Key and Saksi-Signature headers."""
@@ -181,6 +213,18 @@ class Submissions:
             201,
             media_type="application/json",
         )
+
+
+def _recorded(election: Election, digest: str) -> Receipt | None:
+    """The receipt of a ladder entry or decision already recorded with this payload hash."""
+    store = election.store
+    found = store.query(
+        "SELECT seq FROM ladder_entries WHERE payload_hash = ?", (digest,)
+    ) or store.query("SELECT seq FROM decisions WHERE payload_hash = ?", (digest,))
+    if not found:
+        return None
+    seq = int(found[0][0])
+    return Receipt(seq, hashlib.sha256(election.record[seq]).hexdigest(), digest, True)
 
 
 def _missing_photos(election: Election, photos: list[Any]) -> list[str]:
