@@ -17,6 +17,7 @@ from saksi.forensics import checks
 from saksi.forensics.correction import Correction, likely_correction
 from saksi.forensics.correction import Form as CorrectionForm
 from saksi.forensics.forms import ContestForms, Form, load_forms
+from saksi.forensics.ladder_flags import LADDER_RULES, store_ladder_flags
 from saksi.forensics.multiple import flag_regions
 from saksi.forensics.statistics import RegionStatistics, region_statistics
 from saksi.ingest.rules import RULES
@@ -187,7 +188,7 @@ def report_from_forms(
     return {
         "contest": forms.contest,
         "official_source": forms.official,
-        "rules": {**RULES, **checks.FORENSIC_RULES},
+        "rules": {**RULES, **checks.FORENSIC_RULES, **LADDER_RULES},
         "flags": items,
         "region_statistics": regions,
         "seconds": round(time.perf_counter() - started, 2),
@@ -202,7 +203,13 @@ def forensics_report(
     n_bootstrap: int = N_BOOTSTRAP,
     parallel: bool = False,
 ) -> dict[str, Any]:
-    """The report of ``contest`` (the first contest if None), from the projection store."""
-    forms = load_forms(store, contest or default_contest(store))
+    """The report of ``contest`` (the first contest if None), from the projection store.
+
+    The ladder's flags (a recap row that differs from what was signed below it) come
+    first, the largest first: they concern the legal result itself.
+    """
+    contest_id = contest or default_contest(store)
+    forms = load_forms(store, contest_id)
     report = report_from_forms(forms, seed=seed, n_bootstrap=n_bootstrap, parallel=parallel)
+    report["flags"] = [*store_ladder_flags(store, contest_id), *report["flags"]]
     return {"log_size": store.log_size(), **report}
