@@ -27,6 +27,7 @@ from saksi.forensics.html import region_plots
 from saksi.store.base import Store
 from saksi.web import geo
 from saksi.web.i18n import LANGUAGES, format_count, words
+from saksi.web.ladder_pages import LadderPages
 from saksi.web.page_data import (
     MAX_FLAGS_SHOWN,
     flag_rows,
@@ -43,7 +44,16 @@ from saksi.web.render import Renderer
 __all__ = ["PAGES", "Website"]
 
 # The website's pages (docs/website.md); each also serves its data as .json and .csv.
-PAGES = ("/", "/region/{region_id}", "/tps/{tps_id}", "/flags", "/verify", "/downloads")
+PAGES = (
+    "/",
+    "/region/{region_id}",
+    "/tps/{tps_id}",
+    "/ladder/{region_id}",
+    "/ladder/trail/{tps_id}",
+    "/flags",
+    "/verify",
+    "/downloads",
+)
 
 # Pages load only this origin's files; no inline script or style can run.
 SECURITY_HEADERS = {
@@ -101,6 +111,7 @@ class Website:
         self.map = geo.load_map()
         record = election_dir / "record" / "entries"
         self.last_commit = record.stat().st_mtime if record.exists() else None
+        self.ladder = LadderPages(self)
 
     def committed(self) -> None:
         """Called by the writer after each commit: the time of the last update."""
@@ -521,6 +532,7 @@ class Website:
             "/flags": (self.flags_html, self.flags_json, self.flags_csv),
             "/verify": (self.verify_html, self.verify_json, self.verify_csv),
             "/downloads": (self.downloads_html, self.downloads_json, self.downloads_csv),
+            **self.ladder.handlers(),
         }
         out: list[BaseRoute] = []
         for path in PAGES:
