@@ -143,13 +143,15 @@ def test_a_certified_recap_changes_only_under_a_decision(ladder: Ladder) -> None
             admin, kind="certify", contest="PPWP", region=kabupaten, acts_on=[certified]
         )
     )
-    refused(
-        ladder,
-        ladder.decision(
-            admin, kind="certify", contest="PPWP", region=kabupaten, acts_on=[certified]
-        ),
-        "already certified",
+    again_certified = ladder.decision(
+        admin,
+        kind="certify",
+        contest="PPWP",
+        region=kabupaten,
+        acts_on=[certified],
+        legal_basis="Keputusan KPU No. 2/2024",
     )
+    refused(ladder, again_certified, "already certified")
     again = ladder.recap(kabupaten, plenary_date="2024-03-09")
     refused(ladder, ladder.sign_recap(kabupaten, again), "needs a decision")
     # A kecamatan below the certified kabupaten is frozen too.
@@ -274,3 +276,35 @@ def test_the_ladder_replays_into_the_same_projection(ladder: Ladder) -> None:
     ladder.election.rebuild()
     assert list(ladder.election.store.dump()) == before
     assert ("PPWP", kecamatan) in ladder.election.state.ladder.certified
+
+
+def test_a_fact_is_recorded_once_and_a_malformed_kind_refused(ladder: Ladder) -> None:
+    ladder.all_recaps()
+    kecamatan = ladder.regions(Level.KECAMATAN)[0]
+    claim = {
+        "acts_on": [ladder.head(kecamatan)],
+        "row": ladder.recap(kecamatan)["rows"][0]["region"],
+        "claim": "Suara 02 tertukar",
+        "legal_basis": "",
+    }
+    objection = ladder.witness.entry(EntryType.OBJECTION, ladder.eid, claim)
+    ladder.record(objection)
+    refused(ladder, objection, "this objection is already recorded")
+    body = ladder.body(kecamatan)
+    answers = {
+        outcome: ladder.decision(
+            body,
+            kind="answer_objection",
+            outcome=outcome,
+            acts_on=[objection.payload_hash.hex()],
+        )
+        for outcome in ("accepted", "rejected")
+    }
+    ladder.record(answers["accepted"])
+    ladder.record(answers["rejected"])
+    # Sent again, the first answer cannot flip the objection back to accepted.
+    refused(ladder, answers["accepted"], "this decision is already recorded")
+    [shown] = region_ladder(ladder.election.store, kecamatan, "PPWP")["objections"]
+    assert shown["status"] == "rejected"
+    admin = ladder.election.key("admin")
+    refused(ladder, ladder.decision(admin, kind=["certify"]), "unknown decision kind")

@@ -350,7 +350,7 @@ class ElectionState:
             payload.get("legal_basis"),
             payload.get("acts_on"),
         )
-        if kind not in DECISION_KINDS:
+        if not isinstance(kind, str) or kind not in DECISION_KINDS:
             raise RejectedEntry(
                 f"unknown decision kind {kind!r}; known: {', '.join(sorted(DECISION_KINDS))}"
             )
@@ -360,7 +360,10 @@ class ElectionState:
             isinstance(h, str) and _HEX64.fullmatch(h) for h in acts_on
         ):
             raise RejectedEntry("a decision must list the hashes of the entries it acts on")
+        digest = entry.payload_hash.hex()
+        self.ladder.once(digest, "decision")
         self.ladder.decision(payload, signer, self.manifest, self.size)
+        self.ladder.recorded.add(digest)
         if self.emit:
             self.pending.decisions.append(
                 (self.size, entry.payload_hash.hex(), kind, basis, _dumps(payload))

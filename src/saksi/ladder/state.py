@@ -51,6 +51,8 @@ class LadderState:
     certified: dict[tuple[str, str], int] = field(default_factory=dict)  # -> decision seq
     authorised: dict[str, int] = field(default_factory=dict)  # version hash -> decision seq
     certified_version: dict[tuple[str, str], str] = field(default_factory=dict)
+    # payload hashes of the decisions, objections and recommendations recorded so far
+    recorded: set[str] = field(default_factory=set)
     rows: list[tuple[Any, ...]] = field(default_factory=list)  # ladder_entries projection
     superseded: list[tuple[int]] = field(default_factory=list)
 
@@ -167,11 +169,18 @@ class LadderState:
 
     # -- objections, recommendations, decisions -------------------------------------
 
+    def once(self, payload_hash: str, what: str) -> None:
+        """Refuse a second copy of the same fact: an answer sent again must not, say, flip
+        an objection back to an earlier status."""
+        if payload_hash in self.recorded:
+            raise RejectedEntry(f"this {what} is already recorded ({payload_hash[:16]}…)")
+
     def objection(
         self, payload: dict[str, Any], payload_hash: str, signer: KeyInfo, seq: int, emit: bool
     ) -> None:
         if signer.role is not Role.PLENARY_WITNESS:
             raise RejectedEntry("only a registered plenary witness may record an objection")
+        self.once(payload_hash, "objection")
         objection = parse_objection(payload)
         named = self.recaps.get(objection.recap)
         if named is None:
@@ -189,6 +198,7 @@ class LadderState:
                 f"figure {objection.choice}"
             )
         self.objections[payload_hash] = named
+        self.recorded.add(payload_hash)
         if emit:
             self.rows.append(
                 (
@@ -208,6 +218,7 @@ class LadderState:
     ) -> None:
         if signer.role is not Role.BAWASLU:
             raise RejectedEntry("only a registered Bawaslu key may record a recommendation")
+        self.once(payload_hash, "recommendation")
         parsed = parse_recommendation(payload)
         for h in parsed.acts_on:
             if h not in self.objections and h not in self.recaps:
@@ -220,6 +231,7 @@ class LadderState:
                 raise RejectedEntry(f"TPS {tps} is not registered in this election")
         first = parsed.acts_on[0]
         named = self.objections.get(first) or self.recaps[first]
+        self.recorded.add(payload_hash)
         if emit:
             self.rows.append(
                 (
