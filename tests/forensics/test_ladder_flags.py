@@ -133,6 +133,17 @@ def test_the_summary_counts_the_ladder_flags(
     assert f"  {RULE}: {len(ladder(report))} (a recap row differs" in summary
 
 
+def test_the_html_report_links_each_ladder_flag_to_its_region(
+    planted: tuple[Path, list[dict[str, Any]]], report: dict[str, Any], tmp_path: Path
+) -> None:
+    page = tmp_path / "report.html"
+    run_saksi("forensics", planted[0], "--html", page)
+    html = page.read_text(encoding="utf-8")
+    first = ladder(report)[0]
+    place = f"{first['recap_region']} / {first['row']}"
+    assert f'<a href="/region/{first["recap_region"]}">{place}</a>' in html
+
+
 def test_the_national_row_and_other_sources() -> None:
     """Pure: a provinsi row of the national recap, and a witness source's difference
     (left out: the copies cover part of the TPS by design)."""

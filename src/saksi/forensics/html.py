@@ -119,7 +119,11 @@ def _flag_row(flag: dict[str, Any]) -> str:
     correction = ", ".join(f"{k} = {v}" for k, v in flag.get("correction", {}).items())
     if flag.get("confidence") is not None:
         correction += f" ({flag['confidence']:.0%})"
-    link = f'<a href="{escape(flag["tps_url"])}">{escape(flag["tps_id"])}</a>'
+    if flag.get("tps_id") is None:  # a ladder flag is about a recap row, not a TPS
+        place = f"{flag['recap_region']} / {flag['row']}"
+        link = f'<a href="{escape(flag["region_url"])}">{escape(place)}</a>'
+    else:
+        link = f'<a href="{escape(flag["tps_url"])}">{escape(flag["tps_id"])}</a>'
     return _cells(
         link,
         escape(flag["source"]),
@@ -167,7 +171,7 @@ def html_report(report: dict[str, Any]) -> str:
             plots,
             f"<h2>Flags ({len(flags)}; first {min(len(flags), MAX_FLAGS)} shown)</h2>",
             _table(
-                ("TPS", "source", "rule", "what", "likely correction"),
+                ("TPS or recap row", "source", "rule", "what", "likely correction"),
                 "".join(_flag_row(f) for f in flags[:MAX_FLAGS]),
             ),
             "</body></html>",
