@@ -93,3 +93,31 @@ def test_unknown_region_or_tps_is_refused_in_words(inflated: tuple[Ladder, str, 
     trail = run_saksi("ladder", "trail", folder, "nope", "--choice", "01", check=False)
     assert "TPS nope is not registered" in trail.stderr
     assert "Traceback" not in trail.stderr
+
+
+def test_example_synthetic_builds_a_ladder_with_its_truth(tmp_path: Path) -> None:
+    data = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pemilu2024"
+    folder, truth = tmp_path / "e", tmp_path / "ladder.jsonl"
+    run_saksi(
+        "example", "synthetic", folder, "--data", data, "--provinces", "65",
+        "--photos", "0", "--ladder", "--ladder-truth", truth,
+    )  # fmt: skip
+    planted = [json.loads(line) for line in truth.read_text(encoding="utf-8").splitlines()]
+    assert sorted(p["kind"] for p in planted) == [
+        "copied_row",
+        "deflated_row",
+        "inflated_row",
+        "revote",
+    ]
+    inflated = next(p for p in planted if p["kind"] == "inflated_row")
+    out = json.loads(run_saksi("ladder", "differences", folder, "--json").stdout)
+    at_row = {
+        d["figure"]: d["amount"]
+        for d in out["differences"]
+        if (d["recap_region"], d["row"]) == (inflated["recap_region"], inflated["row"])
+    }
+    assert at_row == inflated["figures"]
+    alone = run_saksi("example", "synthetic", tmp_path / "f", "--data", data,
+                      "--ladder-truth", truth, check=False)  # fmt: skip
+    assert alone.returncode != 0
+    assert "--ladder-truth needs --ladder" in alone.stderr

@@ -239,6 +239,18 @@ def example_pemilu2019(data_dir: Path, election_dir: Path, store: str | None) ->
     "--photos", default=100, show_default=True, help="Render a photo of this many official forms."
 )
 @click.option("--store", default=None, help=STORE_HELP)
+@click.option(
+    "--ladder",
+    is_flag=True,
+    help="Also sign the recapitulation ladder at every level, with planted ladder errors "
+    "and a re-vote (PSU).",
+)
+@click.option(
+    "--ladder-truth",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the ladder's planted errors (JSON lines) here.",
+)
 def example_synthetic(
     election_dir: Path,
     data_dir: Path,
@@ -247,9 +259,15 @@ def example_synthetic(
     truth: Path | None,
     photos: int,
     store: str | None,
+    ladder: bool,
+    ladder_truth: Path | None,
 ) -> None:
     """A seeded synthetic national PPWP election with planted anomalies."""
     from saksi.examples.synthetic_election import build_synthetic
+    from saksi.examples.synthetic_ladder import DEMO_LADDER
+
+    if ladder_truth is not None and not ladder:
+        raise click.UsageError("--ladder-truth needs --ladder")
 
     chosen = tuple(p for p in provinces.split(",") if p) or None
     with build_synthetic(
@@ -261,6 +279,8 @@ def example_synthetic(
         anomalies=anomaly_plan(chosen),
         truth_path=truth,
         photos=photos,
+        ladder=DEMO_LADDER if ladder else None,
+        ladder_truth_path=ladder_truth,
         say=click.echo,
     ) as election:
         click.echo(
