@@ -70,15 +70,44 @@ def current_recaps(
     }
 
 
-def _tps_sums(
-    store: Store, contest: str, regions: list[str]
-) -> dict[str, dict[str, dict[str, int]]]:
-    """region -> source -> the sum of that source's current TPS forms in the region."""
-    out: dict[str, dict[str, dict[str, int]]] = {r: {} for r in regions}
+@dataclass(slots=True)
+class TpsSums:
+    """Each source's sum of current TPS forms per region, with how many TPS it covers."""
+
+    figures: dict[str, dict[str, dict[str, int]]]  # region -> source -> figures
+    reported: dict[tuple[str, str], int]  # (region, source) -> TPS with a form
+    total: dict[str, int]  # region -> TPS the contest covers there
+
+    def complete(self, region: str, source: str) -> bool:
+        """A sum is compared with a recap row only when every TPS below has a form: a
+        partial sum would always differ."""
+        return self.reported.get((region, source), 0) >= self.total.get(region, 0)
+
+    def coverage(self, region: str) -> dict[str, dict[str, int]]:
+        total = self.total.get(region, 0)
+        return {
+            source: {"reported": self.reported[(region, source)], "total": total}
+            for source in self.figures.get(region, {})
+        }
+
+
+def _tps_sums(store: Store, contest: str, regions: list[str]) -> TpsSums:
+    sums = TpsSums({r: {} for r in regions}, {}, {})
+    for first in range(0, len(regions), 500):
+        _add_tps_sums(store, contest, regions[first : first + 500], sums)
+    return sums
+
+
+def _add_tps_sums(store: Store, contest: str, regions: list[str], sums: TpsSums) -> None:
     if not regions:
-        return out
-    sources = [str(s) for (s,) in store.query("SELECT id FROM sources ORDER BY id")]
+        return
     marks = ", ".join("?" for _ in regions)
+    for region, total in store.query(
+        f"SELECT region, tps_total FROM region_totals WHERE contest = ? AND region IN ({marks})",
+        (contest, *regions),
+    ):
+        sums.total[str(region)] = int(total)
+    sources = [str(s) for (s,) in store.query("SELECT id FROM sources ORDER BY id")]
     for source in sources:
         try:
             shape = layout(store, contest, source)
@@ -90,9 +119,10 @@ def _tps_sums(
             (contest, source, *regions),
         ):
             row = json.loads(counts)
-            if row[0]:  # TPS reported
-                out[str(region)][source] = tally_figures(shape.to_json(row))
-    return out
+            figures = shape.to_json(row)
+            if figures["tps_reported"]:
+                sums.figures[str(region)][source] = tally_figures(figures)
+                sums.reported[(str(region), source)] = int(figures["tps_reported"])
 
 
 def _region(store: Store, region_id: str) -> tuple[str, str, str, str | None]:
@@ -117,15 +147,16 @@ def official_source(store: Store) -> str | None:
 
 def recap_differences(
     recorded: RecordedRecap,
-    tps_sums: dict[str, dict[str, dict[str, int]]],
+    tps_sums: TpsSums,
     recaps_below: dict[str, RecordedRecap],
 ) -> list[Difference]:
     """Every difference of one recap form's rows: against each source and the recap below."""
     found: list[Difference] = []
     recap = recorded.recap
     for row in recap.rows:
-        for source, figures in sorted(tps_sums.get(row.region, {}).items()):
-            found.extend(differences(recap.region, row, figures, source))
+        for source, figures in sorted(tps_sums.figures.get(row.region, {}).items()):
+            if tps_sums.complete(row.region, source):
+                found.extend(differences(recap.region, row, figures, source))
         below = recaps_below.get(row.region)
         if below is not None:
             found.extend(differences(recap.region, row, recap_total(below.recap), "recap"))
@@ -137,9 +168,7 @@ def all_differences(store: Store, contest: str | None = None) -> list[Difference
     contest_id = _contest(store, contest)
     recaps = current_recaps(store, contest_id)
     rows = sorted({row.region for r in recaps.values() for row in r.recap.rows})
-    sums: dict[str, dict[str, dict[str, int]]] = {}
-    for first in range(0, len(rows), 500):
-        sums.update(_tps_sums(store, contest_id, rows[first : first + 500]))
+    sums = _tps_sums(store, contest_id, rows)
     found: list[Difference] = []
     for recorded in recaps.values():
         found.extend(recap_differences(recorded, sums, recaps))
@@ -325,7 +354,8 @@ def region_ladder(store: Store, region_id: str, contest: str | None = None) -> d
             "recap": parent_row.figures() if parent_row else None,
             "recap_region": parent if parent_row else None,
             "own_recap": recap_total(own.recap) if own else None,
-            "tps": sums.get(rid, {}),
+            "tps": sums.figures.get(rid, {}),
+            "tps_coverage": sums.coverage(rid),
         },
         "recap_form": None,
         "rows": [],
@@ -358,7 +388,8 @@ def region_ladder(store: Store, region_id: str, contest: str | None = None) -> d
             {
                 "region": {"id": row.region, "name": names.get(row.region, row.region)},
                 "recap": row.figures(),
-                "tps": sums.get(row.region, {}),
+                "tps": sums.figures.get(row.region, {}),
+                "tps_coverage": sums.coverage(row.region),
                 "recap_below": recap_total(below.recap) if below else None,
                 "differences": [d.to_json() for d in ranked(found) if d.row == row.region],
             }
@@ -414,7 +445,7 @@ def trail(store: Store, tps_id: str, choice: str, contest: str | None = None) ->
     sums = _tps_sums(store, contest_id, path)
 
     def tps_sum(region: str) -> dict[str, Any]:
-        value = sums.get(region, {}).get(official or "", {}).get(choice)
+        value = sums.figures.get(region, {}).get(official or "", {}).get(choice)
         return {"step": "tps_sum", "where": region, "value": value}
 
     steps.append(tps_sum(path[0]))

@@ -162,6 +162,7 @@ TABLES: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
 
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS forms_tps ON forms (contest, source, tps)",
+    "CREATE INDEX IF NOT EXISTS forms_replaces ON forms (replaces)",
     "CREATE INDEX IF NOT EXISTS tally_region ON tally (region)",
     "CREATE INDEX IF NOT EXISTS regions_parent ON regions (parent)",
     "CREATE INDEX IF NOT EXISTS tps_desa ON tps (desa)",
