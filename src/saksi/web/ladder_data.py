@@ -49,7 +49,13 @@ def region_differences(figures: dict[str, Any]) -> list[dict[str, Any]]:
     below: list[tuple[str, dict[str, int]]] = []
     if figures.get("own_recap"):
         below.append(("recap", figures["own_recap"]))
-    below.extend(sorted(figures.get("tps", {}).items()))
+    # A source is compared only where it covers every TPS below, as in the ladder check.
+    coverage = figures.get("tps_coverage", {})
+    below.extend(
+        (source, values)
+        for source, values in sorted(figures.get("tps", {}).items())
+        if source not in coverage or coverage[source]["reported"] >= coverage[source]["total"]
+    )
     found = []
     for against, values in below:
         for figure, value in recap.items():
@@ -66,6 +72,18 @@ def region_differences(figures: dict[str, Any]) -> list[dict[str, Any]]:
                     }
                 )
     return found
+
+
+def _partial(coverage: dict[str, dict[str, int]]) -> list[str]:
+    return sorted(s for s, c in coverage.items() if c["reported"] < c["total"])
+
+
+def partial_sources(document: dict[str, Any]) -> dict[str, list[str]]:
+    """Region -> the sources whose TPS sum there is partial: shown, never compared."""
+    found = {document["region"]["id"]: _partial(document["figures"].get("tps_coverage", {}))}
+    for row in document["rows"]:
+        found[row["region"]["id"]] = _partial(row.get("tps_coverage", {}))
+    return {region: sources for region, sources in found.items() if sources}
 
 
 def ladder_page(
@@ -86,6 +104,7 @@ def ladder_page(
         else None,
         "choice_names": _choice_ids(store, document["contest"]),
         "region_differences": region_differences(document["figures"]),
+        "partial_sources": partial_sources(document),
         "contests": choices["contests"],
         "sources": choices["sources"],
     }
