@@ -1,4 +1,5 @@
-"""Write one publication: totals, flags, photos and (on request) exports, then the index.
+"""Write one publication: totals, flags, the ladder, photos and (on request) exports,
+then the index.
 
 Files change only when their content does; the index, written last and atomically,
 lists every file outside log/ with its SHA-256. Its hash goes into a publication entry
@@ -16,6 +17,7 @@ from saksi.log.publish import write_atomically
 from saksi.publication.files import PublicFiles
 from saksi.publication.flags import write_flags
 from saksi.publication.index import INDEX_NAME, PublicationIndex
+from saksi.publication.ladder import write_ladder
 from saksi.publication.photos import PhotoPublisher
 from saksi.publication.totals import TotalsWriter, safe_name
 from saksi.store.base import Store
@@ -49,6 +51,7 @@ class Publisher:
         files = self.files
         written = self.totals.write(store, files, log_size)
         written += write_flags(store, files, log_size)
+        written += write_ladder(store, files, log_size)
         written += self.photos.write(files)
         if exports:
             written += self._exports(store, log_size)
