@@ -1,7 +1,8 @@
 """Checks 3–5: replay every entry by the rules of docs/record-format.md (sections 5–6).
 
 Written from that text, apart from the server's state machine: it shares only the
-envelope decoder. A refused entry is reported with its leaf index and skipped; the
+envelope decoder. The recapitulation ladder's entries are checked in
+saksi.verify.ladder. A refused entry is reported with its leaf index and skipped; the
 replay goes on so that one run shows every problem. Each signature is verified as its
 entry is applied (saksi.log.signature).
 """
@@ -21,16 +22,30 @@ import orjson
 from saksi.canonical import CanonicalError, decode_canonical
 from saksi.log.entry import Auth, Entry, EntryType
 from saksi.log.signature import signature_valid
-from saksi.verify.report import Failure, Report
+from saksi.verify.ladder import Ladder
+from saksi.verify.report import Failure, Refused, Report
 from saksi.verify.rules import RuleSet
 
-__all__ = ["FormRow", "Layout", "Replay"]
+__all__ = ["FormRow", "Key", "Layout", "Refused", "Replay"]
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _LEVELS = ("provinsi", "kabupaten_kota", "kecamatan", "desa_kelurahan")
-_ROLES = frozenset({"admin", "manager", "submitter", "importer"})
+# Roles (record-format.md 6.1): those bound to a source, to a region, and those a
+# source's manager may register and revoke.
+_SOURCE_ROLES = frozenset({"manager", "submitter", "importer", "plenary_witness"})
+_REGION_ROLES = frozenset({"recap_body", "bawaslu"})
+_MANAGED_ROLES = frozenset({"submitter", "importer", "plenary_witness"})
+_ROLES = frozenset({"admin", *_SOURCE_ROLES, *_REGION_ROLES})
 _DECISIONS = frozenset(
-    {"annul_tps", "order_revote", "order_recount", "accept_correction", "reject_form", "certify"}
+    {
+        "annul_tps",
+        "order_revote",
+        "order_recount",
+        "accept_correction",
+        "reject_form",
+        "certify",
+        "answer_objection",
+    }
 )
 _MAX_COUNT = 2**31 - 1
 _FORM_KEYS = frozenset({"tps", "contest", "source", "votes", "fields", "photos", "replaces"})
@@ -49,10 +64,6 @@ class _Where:
         return f"TPS {tps}, contest {contest}, source {source}"
 
 
-class Refused(Exception):
-    """An entry that the record must not hold."""
-
-
 @dataclass(slots=True)
 class Key:
     role: str
@@ -60,6 +71,7 @@ class Key:
     tps: tuple[str, ...]  # a submitter's TPS (usually one: a tuple is smallest)
     registered: int
     revoked: int | None = None
+    region: str | None = None  # a recap body's or Bawaslu key's region
 
 
 @dataclass
@@ -109,6 +121,7 @@ class Replay:
         self.manifest_done = False
         self.election_part: dict[str, Any] | None = None
         self.sources: dict[str, tuple[list[str], list[str]]] = {}  # id -> (fields, required)
+        self.official: set[str] = set()  # sources of kind official: certification freezes them
         self.contests: dict[str, Contest] = {}
         self.max_dpt = 0
         self.origin = ""
@@ -126,6 +139,7 @@ class Replay:
         self.attestations: dict[str, tuple[str, set[bytes]]] = {}
         self.publications: list[tuple[int, dict[str, Any]]] = []
         self.codes: dict[tuple[str, str], tuple[bytes, str]] = {}  # -> (digest, issuer)
+        self.ladder = Ladder()
         self.forms = 0
         self.size = 0
 
@@ -200,6 +214,9 @@ class Replay:
             EntryType.DECISION: self._decision,
             EntryType.PUBLICATION: self._publication,
             EntryType.ENROLMENT_CODES: self._enrolment_codes,
+            EntryType.RECAP_FORM: self._recap_form,
+            EntryType.OBJECTION: self._objection,
+            EntryType.RECOMMENDATION: self._recommendation,
         }[entry.type]
         handler(index, entry, signer)
 
@@ -246,10 +263,13 @@ class Replay:
                 "role",
                 "source",
                 "tps",
+                "region",
             }:
-                raise Refused("a registered key has key, role and optionally source and tps")
+                raise Refused(
+                    "a registered key has key, role and optionally source, tps and region"
+                )
             key, role = item["key"], item["role"]
-            source, tps = item.get("source"), item.get("tps")
+            source, tps, region = item.get("source"), item.get("tps"), item.get("region")
             if self._elsewhere(role, tps):
                 continue  # a submitter of other parts' TPS: part 0 checks it, its owner keeps it
             if not _is_key(key):
@@ -258,15 +278,22 @@ class Replay:
                 raise Refused(f"key {key} is registered already")
             if role not in _ROLES or role == "admin":
                 raise Refused(f"role {role!r} cannot be registered here")
-            if not isinstance(source, str) or source not in self.sources:
-                raise Refused(f"key {key}: source {source!r} is not a source of the manifest")
+            if role in _SOURCE_ROLES:
+                if not isinstance(source, str) or source not in self.sources:
+                    raise Refused(f"key {key}: source {source!r} is not a source of the manifest")
+            elif source is not None:
+                raise Refused(f"key {key}: a {role} key has no source")
+            if role in _REGION_ROLES:
+                self._key_region(key, role, region)
+            elif region is not None:
+                raise Refused(f"key {key}: only a recap body or Bawaslu key names a region")
             if role == "submitter":
                 if not isinstance(tps, list) or not tps or not all(isinstance(t, str) for t in tps):
                     raise Refused(f"submitter key {key} must list the TPS it submits for")
             elif tps is not None:
                 raise Refused(f"only a submitter key lists TPS; {key} is a {role}")
             if signer.role == "manager":
-                if role not in ("submitter", "importer") or source != signer.source:
+                if role not in _MANAGED_ROLES or source != signer.source:
                     raise Refused(
                         f"a manager of {signer.source} cannot register a {role} of {source}"
                     )
@@ -274,8 +301,20 @@ class Replay:
                 raise Refused(f"a {signer.role} key cannot register keys")
             # TPS ids shared with the registry's own strings: 820,000 submitters on the night.
             owned = tuple(self._tps_names.get(str(t), str(t)) for t in tps or ())
-            new[key] = Key(role, source, owned, index)
+            new[key] = Key(role, source, owned, index, region=region)
         self.keys.update(new)
+
+    def _key_region(self, key: str, role: str, region: Any) -> None:
+        """A recap body's or Bawaslu key's region: registered; a kecamatan or above for a
+        recap body (record-format.md 6.1)."""
+        found = self.regions.get(region) if isinstance(region, str) else None
+        if found is None:
+            raise Refused(f"key {key}: a {role} key names a registered region, not {region!r}")
+        if role == "recap_body" and found[1] == "desa_kelurahan":
+            raise Refused(
+                f"key {key}: region {region} is a desa; a recap body sits at kecamatan level "
+                "or above"
+            )
 
     def _elsewhere(self, role: Any, tps: Any) -> bool:
         """Whether part k > 0 may skip a submitter key: none of its TPS is k's."""
@@ -303,7 +342,7 @@ class Replay:
             if found.role == "admin":
                 raise Refused("the admin key cannot be revoked")
             if signer.role == "manager" and (
-                found.role not in ("submitter", "importer") or found.source != signer.source
+                found.role not in _MANAGED_ROLES or found.source != signer.source
             ):
                 raise Refused(f"a manager of {signer.source} cannot revoke key {key}")
             if signer.role not in ("admin", "manager"):
@@ -419,6 +458,8 @@ class Replay:
             raise Refused(f"the manifest is for election {p['id']}, not {self.election}")
         for source in p["sources"]:
             self.sources[str(source["id"])] = (list(source["fields"]), list(source["required"]))
+            if source["kind"] == "official":
+                self.official.add(str(source["id"]))
         self.max_dpt = int(p["domestic_tps_max_dpt"])
         self.origin = str(p["origin"])
         int(p["contests"])
@@ -567,7 +608,13 @@ class Replay:
                 f"{where}: the correction replaces version {replaces}, "
                 f"but the latest version is {versions[-1].hex()}"
             )
+        if self.ladder.certified and source in self.official:
+            self.ladder.check_change(
+                cid, self.paths[tps[0]], versions[-1].hex() if versions else None, f"{where}"
+            )
         self._authorise(index, entry, source, tps_id, where)
+        if versions and self.ladder.authorised:
+            self.ladder.use(versions[-1].hex())
         layout = self.layouts[(cid, source)]
         flags = self.rules[source].broken(votes, fields, tps[1], tps[2])
         current[tps_id] = FormRow(
@@ -622,10 +669,10 @@ class Replay:
         self.attestations[entry.payload_hash.hex()] = (source, hashes)
 
     def _decision(self, index: int, entry: Entry, signer: Key) -> None:
-        self._admin(signer, "an official decision")
         p = entry.payload
         basis, acts_on = p.get("legal_basis"), p.get("acts_on")
-        if p.get("kind") not in _DECISIONS:
+        kind = p.get("kind")
+        if not isinstance(kind, str) or kind not in _DECISIONS:
             raise Refused(f"unknown decision kind {p.get('kind')!r}")
         if not isinstance(basis, str) or not basis.strip():
             raise Refused("a decision must state its legal basis")
@@ -633,6 +680,26 @@ class Replay:
             isinstance(h, str) and _HEX64.fullmatch(h) for h in acts_on
         ):
             raise Refused("a decision must list the hashes of the entries it acts on")
+        self.ladder.decision(self, index, p, entry.payload_hash.hex(), signer)
+
+    # -- the recapitulation ladder (record-format.md 6.11 to 6.13) --------------------
+
+    def _recap_form(self, index: int, entry: Entry, signer: Key) -> None:
+        region = entry.payload.get("region")
+        if signer.role != "recap_body" or signer.region != region:
+            raise Refused(
+                f"only the recap body of region {region} may sign its recap form; signed by "
+                f"a {signer.role} key" + (f" of region {signer.region}" if signer.region else "")
+            )
+        if not self.manifest_done:
+            raise Refused("the election manifest is not yet recorded")
+        self.ladder.recap_form(self, index, entry.payload, entry.payload_hash.hex())
+
+    def _objection(self, index: int, entry: Entry, signer: Key) -> None:
+        self.ladder.objection(entry.payload, entry.payload_hash.hex(), signer)
+
+    def _recommendation(self, index: int, entry: Entry, signer: Key) -> None:
+        self.ladder.recommendation(self, entry.payload, entry.payload_hash.hex(), signer)
 
     def _publication(self, index: int, entry: Entry, signer: Key) -> None:
         self._admin(signer, "a publication")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Failure", "Report", "VerificationFailed"]
+__all__ = ["Failure", "Refused", "Report", "VerificationFailed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,10 @@ class Failure:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
+class Refused(Exception):
+    """An entry that the record must not hold (raised by the replay, reported there)."""
+
+
 class VerificationFailed(Exception):
     """Raised to stop at a failure after which later checks cannot be trusted."""
 
@@ -56,6 +60,9 @@ class Report:
     totals_checked: int = 0
     flags_checked: int = 0
     photos_checked: int = 0
+    recap_forms_checked: int = 0
+    ladder_checked: int = 0  # published ladder files compared
+    ladder_differences_checked: int = 0
     seconds: float = 0.0
     failures: list[Failure] = field(default_factory=list)
     truncated: bool = False  # failures beyond MAX_FAILURES were dropped
@@ -84,6 +91,9 @@ class Report:
             "totals_checked": self.totals_checked,
             "flags_checked": self.flags_checked,
             "photos_checked": self.photos_checked,
+            "recap_forms_checked": self.recap_forms_checked,
+            "ladder_checked": self.ladder_checked,
+            "ladder_differences_checked": self.ladder_differences_checked,
             "seconds": round(self.seconds, 3),
             "failures": [f.to_json() for f in self.failures],
             "failures_truncated": self.truncated,

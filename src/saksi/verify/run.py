@@ -1,6 +1,7 @@
 """The verification, in the order of issue 4: checkpoint and witnesses, root and tiles,
-entries (canonical bytes, signatures, keys, corrections), publications against the
-index, totals and flags by replay, photos. Monitor mode compares with the last verified
+entries (canonical bytes, signatures, keys, corrections, the recapitulation ladder),
+publications against the index, totals, flags and the ladder's differences by replay,
+photos. Monitor mode compares with the last verified
 checkpoint, so a rollback or a fork is caught."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from saksi.canonical import CanonicalError, decode_canonical
+from saksi.verify.ladder import Certified, RecapVersion, ladder_documents
 from saksi.verify.logcheck import (
     SignedCheckpoint,
     bundle_names,
@@ -32,7 +34,14 @@ from saksi.verify.logcheck import (
 from saksi.verify.replay import Layout, Replay
 from saksi.verify.report import Failure, Report, VerificationFailed
 from saksi.verify.source import FetchError, Source
-from saksi.verify.totals import compare, coverage, documents, flag_items, partial_sums
+from saksi.verify.totals import (
+    compare,
+    coverage,
+    documents,
+    flag_items,
+    partial_sums,
+    tps_figures,
+)
 from saksi.verify.trust import Trust
 
 __all__ = ["MonitorState", "verify"]
@@ -125,6 +134,7 @@ def _verify(
             report.fail(failure)
         report.signatures_checked += part.signatures
         report.forms_checked += part.forms
+    report.recap_forms_checked = first.recap_forms  # every part replays them; count once
     for log_size in sorted(due):
         _compare(source, parts, listed, missing, index, log_size, report)
     _publications(first.publications, index, index_bytes, listed, report)
@@ -161,6 +171,10 @@ class Snapshot:
     regions: list[tuple[str, str, str]]
     layouts: dict[tuple[str, str], Layout]
     covered: dict[str, dict[str, tuple[int, int]]]
+    # Part 0 only: per contest, each region's current recap form with its number of
+    # versions, and the standing certifications.
+    recaps: dict[str, dict[str, tuple[RecapVersion, int]]]
+    certified: dict[str, dict[str, Certified]]
 
 
 @dataclass
@@ -168,6 +182,7 @@ class Part:
     failures: list[Failure]
     signatures: int
     forms: int
+    recap_forms: int
     publications: list[tuple[int, dict[str, Any]]]
     snapshots: dict[int, Snapshot]
 
@@ -240,6 +255,7 @@ def _replay(bundles: list[str], size: int, due: list[int], part: int, parts: int
         report.failures,
         replay.signatures,
         replay.forms,
+        replay.ladder.recap_forms,
         replay.publications,
         snapshots,
     )
@@ -256,6 +272,10 @@ def _snapshot(replay: Replay, part: int) -> Snapshot:
         # The last part counts coverage, so that part 0 does not also carry it.
         covered={c: coverage(replay, c) for c in replay.contests}
         if part == replay.parts - 1
+        else {},
+        recaps={c: replay.ladder.current(c) for c in replay.contests} if part == 0 else {},
+        certified={c: replay.ladder.certifications(c) for c in replay.contests}
+        if part == 0
         else {},
     )
 
@@ -290,9 +310,11 @@ def _compare(
     log_size: int,
     report: Report,
 ) -> None:
-    """Compare every totals and flags file due at ``log_size`` with the replay there."""
+    """Compare every totals, flags and ladder file due at ``log_size`` with the replay
+    there."""
     final = index is not None and index["log_size"] == log_size
     head = parts[0].snapshots[log_size]
+    sums: dict[tuple[str, str], np.ndarray] = {}
     by_pair: dict[tuple[str, str], list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
     for path, item in listed.items():
         bits = path.split("/")
@@ -302,17 +324,9 @@ def _compare(
     for pair, layout in head.layouts.items():
         contest, source_id = pair
         if by_pair.get(pair) or final:
-            found = [
-                p.snapshots[log_size].sums[pair]
-                for p in parts
-                if pair in p.snapshots[log_size].sums
-            ]
-            sums = (
-                np.sum(found, axis=0) if found else np.zeros((len(head.regions), 1), dtype=np.int64)
-            )
             expected = documents(
                 head.regions,
-                sums,
+                _merged(parts, log_size, pair, sums),
                 layout,
                 parts[-1].snapshots[log_size].covered[contest],
                 contest,
@@ -335,6 +349,108 @@ def _compare(
                 report.flags_checked += 1
         elif final and flags is None and items:
             report.fail(Failure("flags", "flagged forms but no published flags file", file=path))
+    _compare_ladder(source, parts, listed, missing, final, log_size, sums, report)
+
+
+def _merged(
+    parts: list[Part],
+    log_size: int,
+    pair: tuple[str, str],
+    cache: dict[tuple[str, str], np.ndarray],
+) -> np.ndarray:
+    """The sums of every part's forms of one contest and source, per region."""
+    if pair not in cache:
+        found = [
+            p.snapshots[log_size].sums[pair] for p in parts if pair in p.snapshots[log_size].sums
+        ]
+        rows = len(parts[0].snapshots[log_size].regions)
+        cache[pair] = np.sum(found, axis=0) if found else np.zeros((rows, 1), dtype=np.int64)
+    return cache[pair]
+
+
+def _compare_ladder(
+    source: Source,
+    parts: list[Part],
+    listed: dict[str, dict[str, Any]],
+    missing: set[str],
+    final: bool,
+    log_size: int,
+    sums: dict[tuple[str, str], np.ndarray],
+    report: Report,
+) -> None:
+    """Each ladder file due at ``log_size`` against the recap forms and differences the
+    replay gives; at the index's size, every current recap form must have its file."""
+    head = parts[0].snapshots[log_size]
+    due: dict[str, list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
+    for path, item in listed.items():
+        bits = path.split("/")
+        is_ladder = bits[0] == "ladder" and len(bits) == 3 and bits[2].endswith(".json")
+        if is_ladder and (final or item.get("log_size") == log_size):
+            due[bits[1]].append((path, bits[2][:-5], item))
+    recorded = {c for c, r in head.recaps.items() if r} if final else set()
+    for contest in sorted(set(due) | recorded):
+        current = head.recaps.get(contest, {})
+        expected = ladder_documents(
+            contest,
+            current,
+            head.certified.get(contest, {}),
+            _ladder_tps(parts, log_size, contest, current, sums),
+        )
+        seen = set()
+        for path, region, item in due.get(contest, []):
+            seen.add(region)
+            if path in missing:
+                continue  # reported with the publication
+            doc = expected.get(region)
+            if doc is None:
+                report.fail(
+                    Failure(
+                        "ladder",
+                        "a ladder file for a region with no recap form in the log",
+                        file=path,
+                        region=region,
+                    )
+                )
+                continue
+            want = {**doc, "log_size": item.get("log_size")}
+            compare(report, "ladder", path, source.path(path).read_bytes(), want, region=region)
+            report.ladder_checked += 1
+            if final:
+                report.ladder_differences_checked += len(doc["differences"])
+        if final:
+            for region in sorted(set(expected) - seen):
+                report.fail(
+                    Failure(
+                        "ladder",
+                        "a region with a recap form has no published ladder file",
+                        region=region,
+                        file=f"ladder/{contest}/{region}.json",
+                    )
+                )
+
+
+def _ladder_tps(
+    parts: list[Part],
+    log_size: int,
+    contest: str,
+    current: dict[str, tuple[RecapVersion, int]],
+    sums: dict[tuple[str, str], np.ndarray],
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Region -> source -> the sum of its TPS forms, for every region a recap row names
+    where the source has a form for each TPS the contest covers."""
+    head = parts[0].snapshots[log_size]
+    covered = parts[-1].snapshots[log_size].covered.get(contest, {})
+    rows = {child for version, _ in current.values() for child, _ in version.rows}
+    tps: dict[str, dict[str, dict[str, int]]] = {}
+    if not rows:
+        return tps
+    for (cid, source_id), layout in head.layouts.items():
+        if cid == contest:
+            merged = _merged(parts, log_size, (cid, source_id), sums)
+            found = tps_figures(head.regions, merged, layout, rows, covered)
+            for region, figures in found.items():
+                tps.setdefault(region, {})[source_id] = figures
+    return tps
 
 
 def _compare_totals(

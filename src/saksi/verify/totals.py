@@ -12,7 +12,7 @@ from saksi.verify.replay import Layout, Replay
 from saksi.verify.report import Failure, Report
 from saksi.verify.rules import RULE_ORDER
 
-__all__ = ["compare", "coverage", "documents", "flag_items", "partial_sums"]
+__all__ = ["compare", "coverage", "documents", "flag_items", "partial_sums", "tps_figures"]
 
 # Totals keys of `saksi tally --json` and the form field each sums (README).
 _NAMED = {"valid": "suara_sah", "invalid": "suara_tidak_sah", "voters": "pengguna_hak_pilih"}
@@ -110,6 +110,38 @@ def documents(
         doc["fields"] = fields
         doc["tps_total"], doc["dpt_total"] = covered.get(rid, (0, 0))
         out[rid] = doc
+    return out
+
+
+def tps_figures(
+    regions: list[tuple[str, str, str]],
+    sums: np.ndarray,
+    layout: Layout,
+    wanted: set[str],
+    covered: dict[str, tuple[int, int]],
+) -> dict[str, dict[str, int]]:
+    """Region -> what a recap row of it is compared with, for the ``wanted`` regions where
+    the source has a form for every TPS the contest covers (a partial sum would always
+    differ, docs/ladder.md): the votes of every column and, where the source's form has
+    the field, valid, invalid and voters (its totals document's figures, under the row's
+    names)."""
+    c0, f0 = 5, 5 + len(layout.choices)
+    named = {
+        figure: f0 + 2 * layout.fields.index(field)
+        for figure, field in _NAMED.items()
+        if field in layout.fields
+    }
+    out: dict[str, dict[str, int]] = {}
+    for i, (rid, _, _) in enumerate(regions):
+        if rid not in wanted:
+            continue
+        reported = int(sums[i, _REPORTED])
+        if not reported or reported < covered.get(rid, (0, 0))[0]:
+            continue
+        row = sums[i]
+        figures = {c: int(row[c0 + k]) for k, c in enumerate(layout.choices)}
+        figures.update((figure, int(row[at])) for figure, at in named.items())
+        out[rid] = figures
     return out
 
 
