@@ -59,7 +59,9 @@ def _print(report: Report, as_json: bool, trust: Trust) -> None:
             f"  witnesses {witnesses} ({trust.quorum} of {len(trust.witnesses)} required)\n"
             f"  {report.entries_checked:,} entries, {report.forms_checked:,} forms, "
             f"{report.signatures_checked:,} signatures, {report.totals_checked:,} totals, "
-            f"{report.flags_checked:,} flag lists, {report.photos_checked:,} photos "
+            f"{report.flags_checked:,} flag lists, {report.photos_checked:,} photos, "
+            f"{report.recap_forms_checked:,} recap forms, {report.ladder_checked:,} ladder "
+            f"files ({report.ladder_differences_checked:,} differences) "
             f"in {report.seconds:.1f} s"
         )
 
