@@ -308,3 +308,16 @@ def test_a_fact_is_recorded_once_and_a_malformed_kind_refused(ladder: Ladder) ->
     assert shown["status"] == "rejected"
     admin = ladder.election.key("admin")
     refused(ladder, ladder.decision(admin, kind=["certify"]), "unknown decision kind")
+
+
+def test_a_certification_naming_no_region_freezes_nothing(ladder: Ladder) -> None:
+    """As recorded before the ladder existed: kept as a decision, with no effect."""
+    ladder.all_recaps()
+    admin = ladder.election.key("admin")
+    ladder.record(ladder.decision(admin, kind="certify"))
+    assert ladder.election.state.ladder.certified == {}
+    tps = sorted(ladder.election.state.registry.tps)[0]
+    ladder.record(ladder.form(tps, (5, 6), replaces=ladder.form_hash(tps)))
+    kecamatan = ladder.regions(Level.KECAMATAN)[0]
+    by_body = ladder.decision(ladder.body(kecamatan), kind="certify", legal_basis="Pleno PPK")
+    refused(ladder, by_body, "names contest None")
