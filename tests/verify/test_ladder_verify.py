@@ -172,6 +172,13 @@ def ladder(tmp_path_factory: pytest.TempPathFactory) -> Ladder:
                 bawaslu.entry(EntryType.RECOMMENDATION, eid, advice),
                 example_recap_key(eid, open_kecamatan).entry(EntryType.DECISION, eid, answer),
                 example_recap_key(eid, certified).entry(EntryType.DECISION, eid, certify),
+                # A certification as recorded before the ladder: it names no region and
+                # freezes nothing, and publication and verification must take it as such.
+                admin.entry(
+                    EntryType.DECISION,
+                    eid,
+                    {"kind": "certify", "acts_on": [], "legal_basis": "Keputusan KPU 1/2024"},
+                ),
             ]
         )
         election.publish_log()

@@ -68,6 +68,8 @@ def _certifications(store: Store) -> dict[str, dict[str, dict[str, Any]]]:
         "SELECT seq, payload FROM decisions WHERE kind = 'certify' ORDER BY seq"
     ):
         body = json.loads(payload)
+        if "contest" not in body and "region" not in body:
+            continue  # a certification as recorded before the ladder freezes nothing
         out.setdefault(str(body["contest"]), {})[str(body["region"])] = {
             "leaf_index": int(seq),
             "version": body["acts_on"][0],
