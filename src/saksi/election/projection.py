@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Pending"]
+__all__ = ["Pending", "projection_json"]
+
+
+def projection_json(value: Any) -> str:
+    """A payload as the projection tables keep it: sorted keys, compact, UTF-8 text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass

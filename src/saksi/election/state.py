@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from saksi.canonical import canonical_bytes_ascii_keys
-from saksi.election.projection import Pending
+from saksi.election.projection import Pending, projection_json
 from saksi.errors import RejectedEntry, SaksiError
 from saksi.ingest.rules import check_rules
 from saksi.ingest.validate import Form, ballot_for, validate_form
@@ -63,10 +62,6 @@ class _Attestation:
     source: str
     signer: str
     remaining: set[bytes]
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class ElectionState:
@@ -366,7 +361,7 @@ class ElectionState:
         self.ladder.recorded.add(digest)
         if self.emit:
             self.pending.decisions.append(
-                (self.size, entry.payload_hash.hex(), kind, basis, _dumps(payload))
+                (self.size, entry.payload_hash.hex(), kind, basis, projection_json(payload))
             )
 
     # -- the recapitulation ladder (record-format.md 6.11 to 6.13) ---------------------
@@ -425,7 +420,7 @@ class ElectionState:
             )
         self.published_size, self.publication_leaf = log_size, self.size
         if self.emit:
-            self.pending.meta["publication"] = _dumps({**payload, "leaf_index": self.size})
+            self.pending.meta["publication"] = projection_json({**payload, "leaf_index": self.size})
 
     def _attestation(self, entry: Entry, signer: KeyInfo) -> None:
         payload = entry.payload

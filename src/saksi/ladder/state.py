@@ -8,10 +8,10 @@ method checks everything before it changes anything.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from saksi.election.projection import projection_json
 from saksi.errors import RejectedEntry
 from saksi.keys.authority import KeyInfo, Role
 from saksi.ladder.recap import (
@@ -48,9 +48,9 @@ class LadderState:
     chains: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     recaps: dict[str, _Recorded] = field(default_factory=dict)
     objections: dict[str, _Recorded] = field(default_factory=dict)  # the recap it names
-    certified: dict[tuple[str, str], int] = field(default_factory=dict)  # -> decision seq
+    # (contest, region) -> (seq of the certify decision, the recap version it certified)
+    certified: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
     authorised: dict[str, int] = field(default_factory=dict)  # version hash -> decision seq
-    certified_version: dict[tuple[str, str], str] = field(default_factory=dict)
     # payload hashes of the decisions, objections and recommendations recorded so far
     recorded: set[str] = field(default_factory=set)
     rows: list[tuple[Any, ...]] = field(default_factory=list)  # ladder_entries projection
@@ -127,7 +127,7 @@ class LadderState:
                     contest_id,
                     region.id,
                     signer.key,
-                    _dumps(payload),
+                    projection_json(payload),
                     1,
                 )
             )
@@ -151,7 +151,7 @@ class LadderState:
         region = self.frozen_by(contest, path)
         if region is None:
             return
-        seq = self.certified[(contest, region)]
+        seq = self.certified[(contest, region)][0]
         if current is None:
             raise RejectedEntry(
                 f"{where}: region {region} was certified for {contest} at entry {seq}; no "
@@ -208,7 +208,7 @@ class LadderState:
                     named.contest,
                     named.region,
                     signer.key,
-                    _dumps(payload),
+                    projection_json(payload),
                     1,
                 )
             )
@@ -241,7 +241,7 @@ class LadderState:
                     named.contest,
                     named.region,
                     signer.key,
-                    _dumps(payload),
+                    projection_json(payload),
                     1,
                 )
             )
@@ -289,12 +289,10 @@ class LadderState:
                 f"a certification of region {region} acts on exactly its current recap form "
                 f"{chain[-1][:16]}…"
             )
-        if (contest, region) in self.certified and self.certified_version.get(
-            (contest, region)
-        ) == chain[-1]:
+        standing = self.certified.get((contest, region))
+        if standing is not None and standing[1] == chain[-1]:
             raise RejectedEntry(f"region {region} is already certified for {contest}")
-        self.certified[(contest, region)] = seq
-        self.certified_version[(contest, region)] = chain[-1]
+        self.certified[(contest, region)] = (seq, chain[-1])
 
     def _answer(self, payload: dict[str, Any], signer: KeyInfo) -> None:
         acts_on, outcome = payload["acts_on"], payload.get("outcome")
@@ -308,7 +306,3 @@ class LadderState:
                 f"the objection concerns the recap of region {named.region}; the recap body "
                 f"of region {signer.region} cannot answer it"
             )
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
