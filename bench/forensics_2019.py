@@ -66,13 +66,13 @@ def read_tps(path: Path) -> dict[str, dict[str, str]]:
         return {row["tps_id"]: row for row in csv.DictReader(handle)}
 
 
-def to_form(row: Row, dpt: int | None) -> Form | None:
+def to_form(row: Row, dpt: int | None, place: tuple[str, int] | None = None) -> Form | None:
     """The form as in the record: absent fields stay absent; None if a vote is absent."""
     one, two = row["paslon_01"], row["paslon_02"]
     if one is None or two is None:
         return None
     fields = {name: value for name in ("suara_sah", *PAGE1) if (value := row[name]) is not None}
-    return Form({"01": one, "02": two}, fields, dpt)
+    return Form({"01": one, "02": two}, fields, dpt, place)
 
 
 def select_cases(data: Path = DATA) -> list[Case]:
@@ -83,7 +83,8 @@ def select_cases(data: Path = DATA) -> list[Case]:
     by_desa: dict[str, list[str]] = defaultdict(list)
     for tps_id, row in situng.items():
         dpt_text = tps[tps_id]["dpt"]
-        form = to_form(row, int(dpt_text) if dpt_text else None)
+        place = (tps[tps_id]["desa_id"], int(tps[tps_id]["tps_no"]))
+        form = to_form(row, int(dpt_text) if dpt_text else None, place)
         if form is not None:
             forms[tps_id] = form
             by_desa[tps[tps_id]["desa_id"]].append(tps_id)

@@ -31,11 +31,16 @@ Method: a small Bayesian model of how a consistent form became the written one.
      (page 1's voters minus the corrected valid votes, or the typed invalid figure) than
      under flat ones; a kernel mixture over the neighbours (so a desa with two kinds of
      TPS keeps both), mixed with the flat model so that an odd TPS is never ruled out.
+     Neighbours with close TPS numbers in the same desa weigh more.
+   A one-digit substitution that copies the digit at the same place in another figure of
+   the result block (01 typed with 02's units digit) is likelier than one to any other
+   digit. The kernels' widths, the closeness weights and the copied-digit share are
+   fitted without labels on the 2019 Situng forms (bench/correction_priors_2019.py).
 3. Confidence = the candidate's score over the total, the total including ``UNEXPLAINED``
    for what no candidate covers (two fields of the rule wrong at once). Candidates giving
    the same value to the same field pool their scores. It means: under this model, the
    probability that the field's true value is ``value``. On the 2019 Situng forms the
-   proposals at 0.9 and above were right 233 times in 236 (bench/forensics_2019.py). A
+   proposals at 0.9 and above were right 242 times in 245 (bench/forensics_2019.py). A
    correction is proposed only at ``threshold`` (0.9) or above: a wrong correction costs
    more than an honest "unsure", and two candidates that fit equally (01 or 02 off by
    the same amount, both one-digit slips) stay unsure.
@@ -128,17 +133,33 @@ UNEXPLAINED = 1e-5  # two fields of the broken rule wrong at once, in edit-weigh
 THRESHOLD = 0.9
 FLAT_MIX = 0.05  # share of the flat model in the neighbours' models
 MIN_NEIGHBOURS = 3
-BANDWIDTH = 50.0  # concentration of each neighbour's kernel: shares within about ±0.07
+# Fitted without labels on the consistent 2019 Situng forms, each predicted from the rest
+# of its desa (bench/correction_priors_2019.py): the concentration of each neighbour's
+# kernel, and how fast a neighbour's weight falls with the gap between TPS numbers (TPS
+# with close numbers serve adjacent streets: their shares differ a third as much).
+SHARE_CONCENTRATION = 100.0  # shares within about ±0.05 of the neighbour's
+TURNOUT_CONCENTRATION = 1000.0
+INVALID_CONCENTRATION = 1000.0
+SHARE_CLOSENESS = 2.0  # weight = gap ** -SHARE_CLOSENESS
+RATE_CLOSENESS = 1.0  # the same for turnout and invalid votes
+FAR_GAP = 10  # a neighbour in another desa weighs as one ten TPS numbers away
+# A slipped digit is often the digit at the same place in another figure of the result
+# block (01 typed with 02's units digit): the share of substitutions that are such copies,
+# fitted without labels on the confident 2019 corrections (same script).
+COPIED_DIGIT = 0.5
+RESULT_BLOCK = ("suara_sah", "suara_tidak_sah", "suara_total", "pengguna_hak_pilih")
 MAX_DPT = 300  # BRIEF: a domestic TPS has at most 300 registered voters
 
 
 @dataclass(frozen=True, slots=True)
 class Form:
-    """One source's copy of one TPS's form; ``dpt`` is the registry DPT of the TPS."""
+    """One source's copy of one TPS's form; ``dpt`` is the registry DPT of the TPS and
+    ``place`` its desa and TPS number (None: every neighbour weighs the same)."""
 
     votes: Mapping[str, int]
     fields: Mapping[str, int]
     dpt: int | None = None
+    place: tuple[str, int] | None = None  # (desa id, TPS number), to weigh neighbours
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +192,7 @@ def apply_changes(form: Form, changes: Mapping[str, int]) -> Form:
     """The form with a correction's values put in."""
     votes = {k: changes.get(k, v) for k, v in form.votes.items()}
     fields = {k: changes.get(k, v) for k, v in form.fields.items()}
-    return Form(votes, fields, form.dpt)
+    return Form(votes, fields, form.dpt, form.place)
 
 
 def likely_correction(
@@ -325,7 +346,8 @@ def _residual(
             fixed = sum_parts if name == total else values[total] - (sum_parts - values[name])
             if fixed >= 0:
                 rest = [v for k, v in values.items() if k != name]
-                weight, _ = _edit_weight(values[name], fixed, rest, total=name == total)
+                block = _block(corrected, values, name)
+                weight, _ = _edit_weight(values[name], fixed, rest, block, total=name == total)
                 best = max(best, weight)
         cost *= SECOND_ERROR * best
     return cost
@@ -392,7 +414,8 @@ def _candidates(
             if value < 0 or value == values[name] or not new({name: value}):
                 continue
             others = [v for k, v in values.items() if k != name]
-            weight, kind = _edit_weight(values[name], value, others, total=name == total)
+            block = _block(form, values, name)
+            weight, kind = _edit_weight(values[name], value, others, block, total=name == total)
             if kind == "copied_field" and name in form.votes and _is_total(values[name], values):
                 kind = "total_in_choice"
             yield _Candidate({name: value}, kind, weight)
@@ -472,17 +495,42 @@ def _digit_edits(true: int) -> Counter[tuple[EditKind, int]]:
     return out
 
 
+def _block(form: Form, values: Mapping[str, int], name: str) -> list[int]:
+    """The other figures of the result block: the votes and RESULT_BLOCK's totals."""
+    names = (*form.votes, *RESULT_BLOCK)
+    return [values[n] for n in names if n != name and n in values]
+
+
+def _copied_digit(typed: int, true: int, block: Sequence[int]) -> float:
+    """How much likelier a one-digit substitution is than a uniform one, given the digits
+    at the same place in the block's other figures: a COPIED_DIGIT share of slips copy
+    one of them, the rest are any of the nine wrong digits."""
+    a, b = str(typed), str(true)
+    places = [i for i in range(len(a)) if len(a) == len(b) and a[i] != b[i]]
+    if len(places) != 1:
+        return 1.0
+    back = len(a) - places[0]  # place counted from the units digit
+    digits = [str(v)[-back] for v in block if len(str(v)) >= back]
+    if not digits:
+        return 1.0
+    share = digits.count(a[places[0]]) / len(digits)
+    return 9 * COPIED_DIGIT * share + (1 - COPIED_DIGIT)
+
+
 def _edit_weight(
-    typed: int, true: int, others: Sequence[int], *, total: bool = False
+    typed: int, true: int, others: Sequence[int], block: Sequence[int], *, total: bool = False
 ) -> tuple[float, EditKind]:
     """P(``true`` was written as ``typed``) under one error, and the likeliest kind.
-    ``total``: the field is a hand-added total, which can also be miscounted."""
+    ``others``: every other figure of the form; ``block``: the other figures of the result
+    block; ``total``: the field is a hand-added total, which can also be miscounted."""
     parts: dict[EditKind, float] = {"other": EDIT_WEIGHTS["other"] / OTHER_VALUES}
     if total:
         parts["miscounted"] = EDIT_WEIGHTS["miscounted"] * _miscount(typed - true)
     for (kind, value), count in _digit_edits(true).items():
         if value == typed and value != true:
             parts[kind] = EDIT_WEIGHTS[kind] * count / _PER_OPERATION[kind]
+    if "digit_substituted" in parts:
+        parts["digit_substituted"] *= _copied_digit(typed, true, block)
     if typed == 0:
         parts["zero_for_missing"] = EDIT_WEIGHTS["zero_for_missing"]
     if others and typed != 0 and typed in others:
@@ -508,42 +556,51 @@ class _Plausibility:
     The neighbours' model is a kernel mixture, one Dirichlet-multinomial per neighbour
     centred on its shares (and one beta-binomial on its turnout and one on its invalid
     votes out of its voters), so that a desa with two kinds of TPS keeps both instead of
-    averaging them away.
+    averaging them away. Neighbours with close TPS numbers weigh more (``_closeness``).
     """
 
     def __init__(self, form: Form, neighbours: Sequence[Form]):
         self.choices = tuple(form.votes)
         self.dpt = form.dpt
         usable = [n for n in neighbours if _consistent_votes(n, self.choices)]
-        self.shares: list[list[float]] = []
+        self.shares = _Kernels()
         if len(usable) >= MIN_NEIGHBOURS:
             for n in usable:
                 size = sum(n.votes.values()) + 0.5 * len(self.choices)
-                self.shares.append([BANDWIDTH * (n.votes[c] + 0.5) / size for c in self.choices])
-        self.turnouts: list[list[float]] = []
+                self.shares.add(
+                    [SHARE_CONCENTRATION * (n.votes[c] + 0.5) / size for c in self.choices],
+                    _closeness(form, n, SHARE_CLOSENESS),
+                )
+        self.turnouts = _Kernels()
         for n in usable:
             if n.dpt and sum(n.votes.values()) <= reserve_cap(n.dpt):
                 rate = (sum(n.votes.values()) + 0.5) / (reserve_cap(n.dpt) + 1)
-                self.turnouts.append([BANDWIDTH * rate, BANDWIDTH * (1 - rate)])
+                self.turnouts.add(
+                    [TURNOUT_CONCENTRATION * rate, TURNOUT_CONCENTRATION * (1 - rate)],
+                    _closeness(form, n, RATE_CLOSENESS),
+                )
         if not self.dpt or len(self.turnouts) < MIN_NEIGHBOURS:
-            self.turnouts = []
+            self.turnouts = _Kernels()
         # Invalid votes out of voters: a rate of a few percent nearly everywhere, so page 1
         # tells a corrected total that leaves a plausible invalid count from one that does not.
-        self.invalid: list[list[float]] = []
+        self.invalid = _Kernels()
         for n in usable:
             if _page_one_holds(n):
                 valid, voters = sum(n.votes.values()), n.fields["pengguna_hak_pilih"]
                 rate = (voters - valid + 0.5) / (voters + 1)
-                self.invalid.append([BANDWIDTH * (1 - rate), BANDWIDTH * rate])
+                self.invalid.add(
+                    [INVALID_CONCENTRATION * (1 - rate), INVALID_CONCENTRATION * rate],
+                    _closeness(form, n, RATE_CLOSENESS),
+                )
         if len(self.invalid) < MIN_NEIGHBOURS:
-            self.invalid = []
+            self.invalid = _Kernels()
 
     def ratio(self, form: Form) -> float:
         counts = [form.votes[c] for c in self.choices]
         out = 1.0
         if self.shares:
             flat = _log_dirichlet_multinomial(counts, [1.0] * len(counts))
-            out *= _mixed(counts, self.shares, flat)
+            out *= self.shares.ratio(counts, flat)
         n = sum(counts)
         if self.invalid:
             out *= self._invalid_ratio(form, n)
@@ -552,7 +609,7 @@ class _Plausibility:
             if n > trials:
                 return out * SECOND_ERROR  # more valid votes than ballots
             if self.turnouts:
-                out *= _mixed([n, trials - n], self.turnouts, -math.log(trials + 1))
+                out *= self.turnouts.ratio([n, trials - n], -math.log(trials + 1))
         return out
 
     def _invalid_ratio(self, form: Form, valid: int) -> float:
@@ -568,16 +625,42 @@ class _Plausibility:
         for invalid in readings:
             if invalid >= 0:
                 flat = -math.log(valid + invalid + 1)
-                best = max(best, _mixed([valid, invalid], self.invalid, flat))
+                best = max(best, self.invalid.ratio([valid, invalid], flat))
         return best
 
 
-def _mixed(counts: Sequence[int], kernels: Sequence[Sequence[float]], flat: float) -> float:
-    """Ratio of the kernel mixture (mixed with the flat model) to the flat model."""
-    logs = [_log_dirichlet_multinomial(counts, alphas) - flat for alphas in kernels]
-    top = max(logs)
-    mean = math.exp(top) * sum(math.exp(x - top) for x in logs) / len(logs)
-    return FLAT_MIX + (1 - FLAT_MIX) * mean
+@dataclass(slots=True)
+class _Kernels:
+    """A weighted mixture of Dirichlet-multinomial kernels, one per neighbour."""
+
+    alphas: list[list[float]] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+
+    def add(self, alphas: list[float], weight: float) -> None:
+        self.alphas.append(alphas)
+        self.weights.append(weight)
+
+    def __len__(self) -> int:
+        return len(self.alphas)
+
+    def ratio(self, counts: Sequence[int], flat: float) -> float:
+        """Ratio of the mixture (mixed with the flat model) to the flat model, whose log
+        likelihood of ``counts`` is ``flat``."""
+        logs = [_log_dirichlet_multinomial(counts, alphas) - flat for alphas in self.alphas]
+        top = max(logs)
+        total = sum(w * math.exp(x - top) for x, w in zip(logs, self.weights, strict=True))
+        mean = math.exp(top) * total / sum(self.weights)
+        return FLAT_MIX + (1 - FLAT_MIX) * mean
+
+
+def _closeness(form: Form, other: Form, power: float) -> float:
+    """A neighbour's weight: the gap between TPS numbers to the power ``-power``."""
+    if form.place is None or other.place is None:
+        return 1.0
+    (desa, number), (other_desa, other_number) = form.place, other.place
+    gap = abs(number - other_number) if desa == other_desa else FAR_GAP
+    weight: float = max(gap, 1) ** -power
+    return weight
 
 
 def _page_one_holds(form: Form) -> bool:

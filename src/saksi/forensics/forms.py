@@ -22,6 +22,7 @@ class TpsInfo:
     desa: str
     kecamatan: str | None
     kabupaten: str | None
+    number: int  # the TPS number within its desa
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +83,9 @@ def load_forms(store: Store, contest: str) -> ContestForms:
     choices = tuple(c for c in str(layouts[0][0]).split(",") if c) if layouts else ()
     up, names = _ancestors(store)
     tps: dict[str, TpsInfo] = {}
-    for tid, desa, dpt, kind in store.query("SELECT id, desa, dpt, kind FROM tps"):
+    for tid, desa, dpt, kind, number in store.query("SELECT id, desa, dpt, kind, number FROM tps"):
         kecamatan, kabupaten = up.get(desa, (None, None))
-        tps[tid] = TpsInfo(tid, dpt, kind == "domestic", desa, kecamatan, kabupaten)
+        tps[tid] = TpsInfo(tid, dpt, kind == "domestic", desa, kecamatan, kabupaten, number)
     result = ContestForms(contest, choices, official, sources, region_names=names)
     # Record order (no ORDER BY): every output is sorted later, and sorting 2.5 million
     # rows here would cost seconds.

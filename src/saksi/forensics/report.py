@@ -35,7 +35,7 @@ MIN_NEIGHBOURS = 5  # fewer forms in the desa: the kecamatan's are the neighbour
 def _correction_form(form: Form) -> CorrectionForm:
     votes = {c: form.values[c] for c in form.choices}
     fields = {k: v for k, v in form.values.items() if k not in votes}
-    return CorrectionForm(votes, fields, form.tps.dpt)
+    return CorrectionForm(votes, fields, form.tps.dpt, (form.tps.desa, form.tps.number))
 
 
 def _corrector(

@@ -1,0 +1,202 @@
+"""Where the likely correction's neighbour and digit priors come from: fits on the 2019
+Situng forms that use no label (never KawalPemilu, never the 355 benchmark answers).
+
+Usage: .venv/bin/python bench/correction_priors_2019.py [--data DIR] [--sample N]
+
+1. Closeness. For consistent forms in the same desa, the mean squared difference of 01's
+   share by the gap between TPS numbers: close numbers serve adjacent streets.
+2. Kernels. Each sampled consistent form is predicted from the other consistent forms of
+   its desa by saksi.forensics.correction's weighted kernel mixture (leave one out); the
+   mean log likelihood ratio over the flat model is printed for each concentration and
+   closeness power, for the shares, the turnout and the invalid votes. The constants
+   SHARE_CONCENTRATION, TURNOUT_CONCENTRATION, INVALID_CONCENTRATION, SHARE_CLOSENESS and
+   RATE_CLOSENESS are round values near the best of each grid.
+3. Copied digits. Among the broken forms whose likely correction is a one-digit
+   substitution at confidence >= 0.9, the share of slips that copy the digit at the same
+   place in another figure of the result block, fitted by maximum likelihood against
+   slips to any of the nine wrong digits (COPIED_DIGIT).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+from forensics_2019 import DATA, read_results, read_tps, to_form  # noqa: E402
+from saksi.forensics import correction  # noqa: E402
+from saksi.forensics.correction import Form, rank_corrections  # noqa: E402
+from saksi.ingest.rules import reserve_cap  # noqa: E402
+
+Counts = Callable[[Form], list[int] | None]
+
+
+def load(data: Path) -> dict[str, list[Form]]:
+    """Every Situng form with its votes, by desa, with its place."""
+    situng, tps = read_results(data / "results-situng.csv"), read_tps(data / "tps.csv")
+    by_desa: dict[str, list[Form]] = defaultdict(list)
+    for tps_id, row in situng.items():
+        info = tps[tps_id]
+        dpt = int(info["dpt"]) if info["dpt"] else None
+        form = to_form(row, dpt, (info["desa_id"], int(info["tps_no"])))
+        if form is not None:
+            by_desa[info["desa_id"]].append(form)
+    return by_desa
+
+
+def consistent(form: Form) -> bool:
+    valid = sum(form.votes.values())
+    return valid > 0 and form.fields.get("suara_sah") == valid
+
+
+def shares(form: Form) -> list[int] | None:
+    return [form.votes["01"], form.votes["02"]]
+
+
+def turnout(form: Form) -> list[int] | None:
+    valid = sum(form.votes.values())
+    if not form.dpt or valid > reserve_cap(form.dpt):
+        return None
+    return [valid, reserve_cap(form.dpt) - valid]
+
+
+def invalid(form: Form) -> list[int] | None:
+    valid, voters = sum(form.votes.values()), form.fields.get("pengguna_hak_pilih")
+    spoilt = form.fields.get("suara_tidak_sah")
+    if voters is None or spoilt is None or voters <= 0 or valid + spoilt != voters:
+        return None
+    return [valid, spoilt]
+
+
+def closeness_table(by_desa: dict[str, list[Form]]) -> None:
+    sums: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for forms in by_desa.values():
+        placed = [
+            (f.place[1], f.votes["01"] / sum(f.votes.values()))
+            for f in forms
+            if f.place and consistent(f)
+        ]
+        for i, (number, share) in enumerate(placed):
+            for other_number, other_share in placed[i + 1 :]:
+                gap = min(abs(number - other_number), 10)
+                sums[gap][0] += (share - other_share) ** 2
+                sums[gap][1] += 1
+    print("1. closeness: mean squared difference of 01's share by TPS-number gap")
+    for gap in sorted(sums):
+        total, n = sums[gap]
+        label = f"{gap}" if gap < 10 else "10+"
+        print(f"   gap {label:>3}: {total / n:.4f} ({int(n):,} pairs)")
+
+
+def predictive(
+    by_desa: dict[str, list[Form]],
+    counts_of: Counts,
+    sample: int,
+    concentrations: Sequence[float],
+    powers: Sequence[float],
+) -> dict[tuple[float, float], float]:
+    """Mean log likelihood ratio (kernel mixture over flat) of held-out consistent forms."""
+    pools = {
+        desa: [(f, c) for f in forms if consistent(f) and (c := counts_of(f)) is not None]
+        for desa, forms in by_desa.items()
+    }
+    items = [(d, i) for d, pool in pools.items() if len(pool) >= 4 for i in range(len(pool))]
+    items = random.Random(2019).sample(items, min(sample, len(items)))
+    out = {}
+    for concentration in concentrations:
+        for power in powers:
+            total = 0.0
+            for desa, index in items:
+                form, counts = pools[desa][index]
+                flat = correction._log_dirichlet_multinomial(counts, [1.0] * len(counts))
+                kernels = correction._Kernels()
+                for j, (other, other_counts) in enumerate(pools[desa]):
+                    if j != index:
+                        size = sum(other_counts) + 0.5 * len(other_counts)
+                        alphas = [concentration * (x + 0.5) / size for x in other_counts]
+                        kernels.add(alphas, correction._closeness(form, other, power))
+                total += math.log(kernels.ratio(counts, flat))
+            out[concentration, power] = total / len(items)
+    return out
+
+
+def kernel_tables(by_desa: dict[str, list[Form]], sample: int) -> None:
+    print(f"2. kernels: mean log likelihood ratio over flat, {sample:,} held-out forms each")
+    grids: list[tuple[str, Counts, Sequence[float]]] = [
+        ("shares", shares, (50.0, 100.0, 200.0)),
+        ("turnout", turnout, (100.0, 400.0, 1000.0)),
+        ("invalid", invalid, (100.0, 400.0, 1000.0)),
+    ]
+    for name, counts_of, concentrations in grids:
+        powers = (0.0, 1.0, 2.0, 3.0)
+        table = predictive(by_desa, counts_of, sample, concentrations, powers)
+        print(f"   {name:8} " + "".join(f"  power {p:g}" for p in powers))
+        for c in concentrations:
+            cells = "".join(f"  {table[c, p]:7.4f}" for p in powers)
+            print(f"   {c:8g} {cells}")
+        best = max(table, key=lambda key: table[key])
+        print(f"   best: concentration {best[0]:g}, closeness power {best[1]:g}")
+
+
+def copied_digit(by_desa: dict[str, list[Form]]) -> None:
+    shares_seen: list[float] = []
+    for forms in by_desa.values():
+        for form in forms:
+            if "suara_sah" not in form.fields or consistent(form):
+                continue
+            ranked = rank_corrections(form, neighbours=[f for f in forms if f is not form])
+            if not ranked or ranked[0].confidence < 0.9 or ranked[0].edit != "digit_substituted":
+                continue
+            best = ranked[0]
+            typed, true = str(best.typed), str(best.value)
+            if len(typed) != len(true):
+                continue
+            places = [i for i, (a, b) in enumerate(zip(typed, true, strict=True)) if a != b]
+            if len(places) != 1:
+                continue
+            back = len(typed) - places[0]
+            values = {**form.fields, **form.votes}
+            names = (*form.votes, *correction.RESULT_BLOCK)
+            block = [str(values[n]) for n in names if n != best.field and n in values]
+            digits = [v[-back] for v in block if len(v) >= back]
+            if digits:
+                shares_seen.append(digits.count(typed[places[0]]) / len(digits))
+
+    def log_likelihood(c: float) -> float:
+        return sum(math.log(9 * c * s + (1 - c)) for s in shares_seen)
+
+    share = max((i / 100 for i in range(100)), key=log_likelihood)
+    print(f"3. copied digits: {len(shares_seen)} confident one-digit substitutions")
+    print(f"   share copying the digit at the same place in the block: {share:.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--sample", type=int, default=4000)
+    args = parser.parse_args(argv)
+    by_desa = load(args.data)
+    closeness_table(by_desa)
+    kernel_tables(by_desa, args.sample)
+    copied_digit(by_desa)
+    names = (
+        "SHARE_CONCENTRATION",
+        "TURNOUT_CONCENTRATION",
+        "INVALID_CONCENTRATION",
+        "SHARE_CLOSENESS",
+        "RATE_CLOSENESS",
+        "COPIED_DIGIT",
+    )
+    print("in use: " + ", ".join(f"{n} {getattr(correction, n):g}" for n in names))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
