@@ -10,7 +10,6 @@ by replaying the record through the per-form path.
 from __future__ import annotations
 
 import base64
-import gc
 import hashlib
 import sys
 from collections.abc import Callable, Iterable
@@ -22,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from saksi.canonical import canonical_bytes_ascii_keys
+from saksi.collector import collector_paused
 from saksi.errors import RejectedEntry
 from saksi.ingest.columns import ABSENT, FormColumns
 from saksi.ingest.csv_import import MAX_ERRORS_SHOWN
@@ -190,22 +190,17 @@ def import_columns(
     Vectorised work runs per block of many chunks; each block ends with an fsync of the
     record and one write of its projection rows.
     """
-    # The import allocates millions of objects and creates no cycles: full collections
-    # would only rescan the whole registry again and again.
-    collecting = gc.isenabled()
-    gc.disable()
     # The projection writer thread releases the GIL around every row it steps; a short
     # switch interval hands it back quickly instead of after the default 5 ms.
     interval = sys.getswitchinterval()
     sys.setswitchinterval(0.0005)
     try:
-        if screened is None:
-            screened = screen(election.state, columns)
-        return _import(election, columns, signer, name, progress, chunk_size, screened, pool)
+        with collector_paused():  # millions of objects and no cycles
+            if screened is None:
+                screened = screen(election.state, columns)
+            return _import(election, columns, signer, name, progress, chunk_size, screened, pool)
     finally:
         sys.setswitchinterval(interval)
-        if collecting:
-            gc.enable()
 
 
 def _import(

@@ -30,7 +30,6 @@ A generated DKI Jakarta shows a within-kecamatan variance ratio of about 20 for 
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -42,6 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from saksi.collector import collector_paused
 from saksi.errors import SaksiError
 from saksi.ingest.rules import reserve_cap
 from saksi.registry.entries import DesaRecord
@@ -721,9 +721,7 @@ def generate(
     witness copies of TPS whose official form is clean.
     """
     # Millions of new dicts would set off repeated full collections; none form cycles.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _generate(
             data_dir,
             seed=seed,
@@ -734,9 +732,6 @@ def generate(
             crowd_coverage=crowd_coverage,
             limit_provinces=limit_provinces,
         )
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _generate(
