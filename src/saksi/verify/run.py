@@ -333,7 +333,15 @@ def _compare(
                 source_id,
                 log_size,
             )
-            _compare_totals(source, by_pair.get(pair, []), expected, missing, final, pair, report)
+            kind = _Kind(
+                "totals",
+                "totals published for a region with no form in the log",
+                "a region with forms has no published totals file",
+                f"totals/{contest}/{source_id}",
+            )
+            files = by_pair.get(pair, [])
+            checked = _compare_files(source, kind, files, expected, missing, final, report)
+            report.totals_checked += len(checked)
         path = f"flags/{contest}/{source_id}.json"
         flags = listed.get(path)
         items = [i for part in parts for i in part.snapshots[log_size].flags[pair]]
@@ -396,37 +404,17 @@ def _compare_ladder(
             head.certified.get(contest, {}),
             _ladder_tps(parts, log_size, contest, current, sums),
         )
-        seen = set()
-        for path, region, item in due.get(contest, []):
-            seen.add(region)
-            if path in missing:
-                continue  # reported with the publication
-            doc = expected.get(region)
-            if doc is None:
-                report.fail(
-                    Failure(
-                        "ladder",
-                        "a ladder file for a region with no recap form in the log",
-                        file=path,
-                        region=region,
-                    )
-                )
-                continue
-            want = {**doc, "log_size": item.get("log_size")}
-            compare(report, "ladder", path, source.path(path).read_bytes(), want, region=region)
-            report.ladder_checked += 1
-            if final:
-                report.ladder_differences_checked += len(doc["differences"])
+        kind = _Kind(
+            "ladder",
+            "a ladder file for a region with no recap form in the log",
+            "a region with a recap form has no published ladder file",
+            f"ladder/{contest}",
+        )
+        files = due.get(contest, [])
+        checked = _compare_files(source, kind, files, expected, missing, final, report)
+        report.ladder_checked += len(checked)
         if final:
-            for region in sorted(set(expected) - seen):
-                report.fail(
-                    Failure(
-                        "ladder",
-                        "a region with a recap form has no published ladder file",
-                        region=region,
-                        file=f"ladder/{contest}/{region}.json",
-                    )
-                )
+            report.ladder_differences_checked += sum(len(d["differences"]) for d in checked)
 
 
 def _ladder_tps(
@@ -453,46 +441,45 @@ def _ladder_tps(
     return tps
 
 
-def _compare_totals(
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """One kind of published file, per region: its check's name and failure messages."""
+
+    check: str
+    stray: str  # a file for a region the replay has no document for
+    absent: str  # a region the replay has a document for, with no file
+    folder: str
+
+
+def _compare_files(
     source: Source,
+    kind: _Kind,
     files: list[tuple[str, str, dict[str, Any]]],
     expected: dict[str, dict[str, Any]],
     missing: set[str],
     final: bool,
-    pair: tuple[str, str],
     report: Report,
-) -> None:
-    seen = set()
+) -> list[dict[str, Any]]:
+    """Each published (path, region, index item) against the replay's document for its
+    region; at the index's size, every expected region must have its file. Returns the
+    documents compared."""
+    seen, checked = set(), []
     for path, region, item in files:
         seen.add(region)
         if path in missing:
             continue  # reported with the publication
         doc = expected.get(region)
         if doc is None:
-            report.fail(
-                Failure(
-                    "totals",
-                    "totals published for a region with no form in the log",
-                    file=path,
-                    region=region,
-                )
-            )
+            report.fail(Failure(kind.check, kind.stray, file=path, region=region))
             continue
-        data = source.path(path).read_bytes()
-        compare(
-            report, "totals", path, data, {**doc, "log_size": item.get("log_size")}, region=region
-        )
-        report.totals_checked += 1
+        want = {**doc, "log_size": item.get("log_size")}
+        compare(report, kind.check, path, source.path(path).read_bytes(), want, region=region)
+        checked.append(doc)
     if final:
         for region in sorted(set(expected) - seen):
-            report.fail(
-                Failure(
-                    "totals",
-                    "a region with forms has no published totals file",
-                    region=region,
-                    file=f"totals/{pair[0]}/{pair[1]}/{region}.json",
-                )
-            )
+            file = f"{kind.folder}/{region}.json"
+            report.fail(Failure(kind.check, kind.absent, region=region, file=file))
+    return checked
 
 
 def _listed_hashes(
