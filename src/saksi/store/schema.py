@@ -167,6 +167,9 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS regions_parent ON regions (parent)",
     "CREATE INDEX IF NOT EXISTS tps_desa ON tps (desa)",
     "CREATE INDEX IF NOT EXISTS ladder_region ON ladder_entries (contest, region)",
+    # A ladder entry or decision sent twice is found by its payload hash on the writer.
+    "CREATE INDEX IF NOT EXISTS ladder_payload ON ladder_entries (payload_hash)",
+    "CREATE INDEX IF NOT EXISTS decisions_payload ON decisions (payload_hash)",
 )
 
 SCHEMA: tuple[str, ...] = (
