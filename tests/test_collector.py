@@ -9,11 +9,16 @@ import pytest
 from saksi.collector import collector_paused
 
 
-def test_the_collector_is_paused_inside_and_restored_after_an_error() -> None:
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), collector_paused():
+def _fail_inside() -> None:
+    with collector_paused():
         assert not gc.isenabled()
         raise RuntimeError("stop")
+
+
+def test_the_collector_is_paused_inside_and_restored_after_an_error() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="stop"):
+        _fail_inside()
     assert gc.isenabled()
 
 

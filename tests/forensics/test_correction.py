@@ -184,8 +184,8 @@ def test_neighbours_with_close_tps_numbers_weigh_more() -> None:
     # 01 146 -> 136 or 02 97 -> 87: TPS 4 and 6 beside TPS 5 give 01 about 58%, six TPS
     # further along give it about 63%.
     def placed(share_01: float, numbers: list[int]) -> list[Form]:
-        forms = desa(share_01, len(numbers))
-        return [Form(f.votes, f.fields, f.dpt, ("D", n)) for f, n in zip(forms, numbers)]
+        forms = zip(desa(share_01, len(numbers)), numbers, strict=True)
+        return [Form(f.votes, f.fields, f.dpt, ("D", n)) for f, n in forms]
 
     near, far = placed(0.58, [4, 6]), placed(0.63, [1, 9, 10, 11, 12, 13])
     typed = form(146, 97, valid=233, invalid=2, voters=235)
