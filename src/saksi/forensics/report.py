@@ -45,9 +45,13 @@ def _corrector(
     same source only (never another source's copy)."""
     by_desa: dict[str, list[Form]] = defaultdict(list)
     by_kecamatan: dict[str | None, list[Form]] = defaultdict(list)
-    for form in forms.forms(source):
-        by_desa[form.tps.desa].append(form)
-        by_kecamatan[form.tps.kecamatan].append(form)
+
+    def index() -> None:
+        """Built at the first broken form: most sources have none."""
+        for form in forms.forms(source):
+            by_desa[form.tps.desa].append(form)
+            by_kecamatan[form.tps.kecamatan].append(form)
+
     converted: dict[int, CorrectionForm] = {}  # a neighbour serves many broken forms
 
     def as_correction_form(form: Form) -> CorrectionForm:
@@ -59,6 +63,8 @@ def _corrector(
     clean: dict[int, list[CorrectionForm]] = {}  # per desa or kecamatan
 
     def correct(form: Form) -> tuple[dict[str, int], float] | None:
+        if not by_desa:
+            index()
         near = by_desa[form.tps.desa]
         if len(near) <= MIN_NEIGHBOURS:
             near = by_kecamatan[form.tps.kecamatan]
