@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,12 +42,20 @@ class _Device:
     def __init__(self, url: str, folder: Path, election: str, seed: int, photo_every: int) -> None:
         self.url, self.folder, self.election = url, folder, election
         self.seed, self.photo_every = seed, photo_every
-        limits = httpx.Limits(max_connections=THREADS, max_keepalive_connections=THREADS)
-        self.http = httpx.Client(base_url=url, timeout=120, limits=limits)
+        self.local = threading.local()
         self.managers: dict[str, Client] = {}
 
+    @property
+    def http(self) -> httpx.Client:
+        """This thread's own connection: httpcore's pool, shared by threads, can close a
+        connection one thread is about to use (encode/httpcore#1110)."""
+        client: httpx.Client | None = getattr(self.local, "http", None)
+        if client is None:
+            client = self.local.http = httpx.Client(base_url=self.url, timeout=120)
+        return client
+
     def _manager(self, source: str) -> Client:
-        if source not in self.managers:
+        if source not in self.managers:  # used from the worker's main thread only
             key = SigningKey.load(self.folder / "keys" / f"manager-{source}.key")
             self.managers[source] = Client(self.url, key, http=self.http, election=self.election)
         return self.managers[source]
