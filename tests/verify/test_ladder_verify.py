@@ -578,6 +578,16 @@ def test_the_ladder_rules_each_named_with_the_entry_that_breaks_them(
             ["ascending order"],
         ),
         (
+            ladder.entry(recap(kec), EntryType.RECAP_FORM, {**honest, "photos": ["ab" * 32] * 2}),
+            "recap_form",
+            ["'photos' must list 1 to 16 distinct SHA-256 hashes"],
+        ),
+        (
+            ladder.entry(recap(kec), EntryType.RECAP_FORM, {**honest, "replaces": "v1"}),
+            "recap_form",
+            ["'replaces' must be the 64-hex hash of a recap version"],
+        ),
+        (
             ladder.entry(recap(kec), EntryType.RECAP_FORM, {**honest, "rows": honest["rows"][1:]}),
             "recap_form",
             ["missing: " + first_row],

@@ -313,6 +313,15 @@ def _crafted(clean: Clean, kind: str) -> tuple[bytes, str | None, str, list[str]
         payload = {**form(tps, extra=1), "replaces": ghost}
         data = entry_bytes(importer, EntryType.RESULT_FORM, payload)
         return data, "result_form", tps, [ghost, form_hash(form(tps)), "latest version"]
+    if kind == "malformed photos":
+        payload = {**form(fresh), "photos": [f"{i:064x}" for i in range(17)]}
+        data = entry_bytes(importer, EntryType.RESULT_FORM, payload)
+        return data, "result_form", fresh, ["'photos' must list 1 to 16 distinct SHA-256"]
+    if kind == "malformed replaces":
+        payload = {**form(clean.reported[5], extra=1), "replaces": "v1"}
+        data = entry_bytes(importer, EntryType.RESULT_FORM, payload)
+        words = ["'replaces' must be the 64-hex hash of a form version"]
+        return data, "result_form", clean.reported[5], words
     if kind == "bad signature":
         good = entry_bytes(importer, EntryType.RESULT_FORM, form(fresh))
         votes = form(fresh)["votes"]["01"]
@@ -332,6 +341,8 @@ def _crafted(clean: Clean, kind: str) -> tuple[bytes, str | None, str, list[str]
         "unregistered key",
         "revoked key",
         "correction of a missing version",
+        "malformed photos",
+        "malformed replaces",
         "bad signature",
         "non-canonical bytes",
     ],

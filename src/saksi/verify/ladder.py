@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from saksi.verify.report import Refused
+from saksi.verify.shapes import check_photos, check_version_hash, is_hash
 
 if TYPE_CHECKING:
     from saksi.verify.replay import Key, Replay
@@ -31,7 +32,6 @@ __all__ = [
 
 FIGURES = ("valid", "invalid", "voters")
 AUTHORISING = frozenset({"annul_tps", "order_revote", "order_recount", "accept_correction"})
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _RECAP_LEVELS = frozenset({"nasional", "provinsi", "kabupaten_kota", "kecamatan"})
 _RECAP_KEYS = frozenset({"contest", "region", "plenary_date", "rows", "photos", "replaces"})
@@ -124,17 +124,11 @@ class Ladder:
         assert isinstance(contest_id, str)
         if not _is_date(payload["plenary_date"]):
             raise Refused(f"{where}: plenary_date {payload['plenary_date']!r} is not YYYY-MM-DD")
-        photos = payload.get("photos")
-        if "photos" in payload and (
-            not isinstance(photos, list)
-            or not 1 <= len(photos) <= 16
-            or len(set(photos)) != len(photos)
-            or not all(isinstance(h, str) and _HEX64.fullmatch(h) for h in photos)
-        ):
-            raise Refused(f"{where}: 'photos' must list 1 to 16 distinct SHA-256 hashes")
+        if "photos" in payload:
+            check_photos(payload["photos"], where)
         replaces = payload.get("replaces")
-        if "replaces" in payload and not (isinstance(replaces, str) and _HEX64.fullmatch(replaces)):
-            raise Refused(f"{where}: 'replaces' must be the 64-hex hash of a recap version")
+        if "replaces" in payload:
+            check_version_hash(replaces, where, "a recap version")
         rows = self._rows(replay, contest_id, region, payload["rows"], where)
         chain = self.chains.get((contest_id, region), [])
         if digest in chain:
@@ -389,11 +383,7 @@ class Ladder:
 
 
 def _hashes(value: Any, what: str) -> list[str]:
-    if (
-        not isinstance(value, list)
-        or not value
-        or not all(isinstance(h, str) and _HEX64.fullmatch(h) for h in value)
-    ):
+    if not isinstance(value, list) or not value or not all(is_hash(h) for h in value):
         raise Refused(f"{what} must list payload hashes (64 lowercase hex digits)")
     return value
 

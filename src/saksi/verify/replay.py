@@ -25,10 +25,10 @@ from saksi.log.signature import signature_valid
 from saksi.verify.ladder import Ladder
 from saksi.verify.report import Failure, Refused, Report
 from saksi.verify.rules import RuleSet
+from saksi.verify.shapes import check_photos, check_version_hash, is_hash
 
 __all__ = ["FormRow", "Key", "Layout", "Refused", "Replay"]
 
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _LEVELS = ("provinsi", "kabupaten_kota", "kecamatan", "desa_kelurahan")
 # Roles (record-format.md 6.1): those bound to a source, to a region, and those a
 # source's manager may register and revoke.
@@ -582,17 +582,11 @@ class Replay:
             raise Refused(
                 f"{where}: required field(s) {sorted(required - fields.keys())} are missing"
             )
-        photos = p.get("photos")
-        if photos is not None and (
-            not isinstance(photos, list)
-            or not 1 <= len(photos) <= 16
-            or len(set(photos)) != len(photos)
-            or not all(isinstance(h, str) and _HEX64.fullmatch(h) for h in photos)
-        ):
-            raise Refused(f"{where}: 'photos' must list 1 to 16 distinct SHA-256 hashes")
+        if p.get("photos") is not None:
+            check_photos(p["photos"], where)
         replaces = p.get("replaces")
-        if replaces is not None and not (isinstance(replaces, str) and _HEX64.fullmatch(replaces)):
-            raise Refused(f"{where}: 'replaces' must be the 64-hex hash of a form version")
+        if replaces is not None:
+            check_version_hash(replaces, where, "a form version")
         digest = entry.payload_hash
         current = self.current[(cid, source)]
         before = current.get(tps_id)
@@ -676,9 +670,7 @@ class Replay:
             raise Refused(f"unknown decision kind {p.get('kind')!r}")
         if not isinstance(basis, str) or not basis.strip():
             raise Refused("a decision must state its legal basis")
-        if not isinstance(acts_on, list) or not all(
-            isinstance(h, str) and _HEX64.fullmatch(h) for h in acts_on
-        ):
+        if not isinstance(acts_on, list) or not all(is_hash(h) for h in acts_on):
             raise Refused("a decision must list the hashes of the entries it acts on")
         self.ladder.decision(self, index, p, entry.payload_hash.hex(), signer)
 
@@ -710,8 +702,7 @@ class Replay:
             or type(size) is not int
             or type(files) is not int
             or files < 0
-            or not isinstance(digest, str)
-            or not _HEX64.fullmatch(digest)
+            or not is_hash(digest)
         ):
             raise Refused("a publication holds exactly files, index (64 hex) and log_size")
         if not 0 < size <= index:
@@ -797,7 +788,7 @@ def _parse(data: bytes) -> Entry:
             raise CanonicalError("auth.key and auth.sig must be canonical base64 (32, 64 bytes)")
         signed = Auth(key=auth["key"], signature=auth["sig"])
     elif isinstance(auth, dict) and set(auth) == {"attestation"}:
-        if not isinstance(auth["attestation"], str) or not _HEX64.fullmatch(auth["attestation"]):
+        if not is_hash(auth["attestation"]):
             raise CanonicalError("auth.attestation must be 64 lowercase hex digits")
         if entry_type is not EntryType.RESULT_FORM:
             raise CanonicalError("only a result_form may be covered by an attestation")
