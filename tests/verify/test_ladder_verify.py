@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from verify_helpers import (
-    Outcome,
     append_and_sign,
     read_bundle,
     rewrite_record,
@@ -206,20 +205,6 @@ def folder(ladder: Ladder, tmp_path: Path) -> Path:
     return ladder.copy(tmp_path / "election")
 
 
-def _passed(outcome: Outcome) -> dict[str, Any]:
-    assert outcome.code == 0, outcome.report.get("failures") or outcome.stderr
-    assert outcome.report["ok"] is True
-    return outcome.report
-
-
-def _failed(outcome: Outcome) -> list[dict[str, Any]]:
-    assert outcome.code == 1, f"exit {outcome.code}: {outcome.stderr}"
-    assert outcome.report["ok"] is False
-    failures = outcome.failures()
-    assert failures
-    return failures
-
-
 def _published(folder: Path) -> dict[str, dict[str, Any]]:
     """Region -> its published ladder file."""
     return {
@@ -241,7 +226,7 @@ def _server_differences(folder: Path) -> list[dict[str, Any]]:
 
 
 def test_a_clean_ladder_verifies_and_the_report_counts_it(ladder: Ladder) -> None:
-    report = _passed(verify(ladder.folder, ladder.vkey))
+    report = verify(ladder.folder, ladder.vkey).passed()
     published = _published(ladder.folder)
     assert sorted(published) == sorted(ladder.recap_regions)  # one file per recap form
     assert report["recap_forms_checked"] == len(ladder.recap_regions)
@@ -295,7 +280,7 @@ def test_a_planted_inflated_row_verifies_and_the_verifier_recomputes_its_differe
         )
         election.publish_log()
     # Three processes, so the rows' TPS sums come from parts that must be merged.
-    report = _passed(verify(folder, ladder.vkey, "--workers", "3"))
+    report = verify(folder, ladder.vkey, "--workers", "3").passed()
     published = _published(folder)
     row = inflated["region"]
     mine = published[kecamatan]["differences"]
@@ -346,7 +331,7 @@ def test_a_recap_entry_changed_in_a_mirrors_entry_bundle_is_caught(
 ) -> None:
     mirror = tmp_path / "mirror"
     shutil.copytree(ladder.folder / "public", mirror)
-    _passed(verify(mirror, ladder.vkey))  # positive control: the mirror as published
+    verify(mirror, ladder.vkey).passed()  # positive control: the mirror as published
     leaf = _recap_leaf(ladder.folder, ladder.open_kecamatan)
     bundle = mirror / "log" / "tile" / "entries" / f"{leaf // 256:03d}"
     if not bundle.exists():
@@ -362,7 +347,7 @@ def test_a_recap_entry_changed_in_a_mirrors_entry_bundle_is_caught(
     assert len(old) == len(new)
     entries[leaf % 256] = entry.replace(old, new, 1)
     write_bundle(bundle, entries)
-    failures = _failed(verify(mirror, ladder.vkey))
+    failures = verify(mirror, ladder.vkey).failed()
     assert failures[0]["check"] == "root"
     assert "differs from the signed checkpoint" in failures[0]["message"]
 
@@ -384,7 +369,7 @@ def test_a_recap_entry_changed_and_the_log_signed_again_fails_its_signature(
         return entries
 
     rewrite_record(folder, change)
-    failures = _failed(verify(folder, ladder.vkey))
+    failures = verify(folder, ladder.vkey).failed()
     [signature] = [f for f in failures if f["check"] == "signature"]
     assert signature["leaf_index"] == leaf
     assert ladder.recap_key(region).public_b64 in signature["message"]
@@ -425,7 +410,7 @@ def test_an_edited_ladder_file_is_caught(ladder: Ladder, folder: Path, how: str)
         )
     else:
         path.unlink()
-    failures = _failed(verify(folder, ladder.vkey))
+    failures = verify(folder, ladder.vkey).failed()
     assert {f["file"] for f in failures} == {name}
     if how == "deleted":
         assert [f["check"] for f in failures] == ["publication"]
@@ -478,9 +463,9 @@ def test_an_official_form_changed_below_a_certified_region(
     first = append_and_sign(folder, crafted)
     outcome = verify(folder, ladder.vkey)
     if authorised:  # positive control: the crafting is not what fails
-        _passed(outcome)
+        outcome.passed()
         return
-    [failure] = _failed(outcome)
+    [failure] = outcome.failed()
     assert (failure["check"], failure["leaf_index"], failure["tps"]) == (
         "result_form",
         first,
@@ -792,7 +777,7 @@ def test_the_ladder_rules_each_named_with_the_entry_that_breaks_them(
         ),
     ]
     first = append_and_sign(folder, [data for data, _, _ in cases])
-    failures = _failed(verify(folder, ladder.vkey))
+    failures = verify(folder, ladder.vkey).failed()
     by_leaf = {f["leaf_index"]: f for f in failures}
     assert len(by_leaf) == len(failures)  # one failure per refused entry
     for n, (_, check, words) in enumerate(cases):

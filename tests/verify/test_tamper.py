@@ -19,7 +19,6 @@ from verify_helpers import (
     CONTEST,
     SOURCE,
     Clean,
-    Outcome,
     append_and_sign,
     build_clean,
     entry_bytes,
@@ -52,20 +51,6 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Clean:
 def folder(clean: Clean, tmp_path: Path) -> Path:
     """A fresh copy of the clean election, for one test to tamper with."""
     return clean.copy(tmp_path / "election")
-
-
-def _failed(outcome: Outcome) -> list[dict[str, Any]]:
-    """The failures of a run that must have failed verification (exit 1, ok false)."""
-    assert outcome.code == 1, f"exit {outcome.code}: {outcome.stderr}"
-    assert outcome.report["ok"] is False
-    failures = outcome.failures()
-    assert failures
-    return failures
-
-
-def _passed(outcome: Outcome) -> None:
-    assert outcome.code == 0, outcome.report.get("failures") or outcome.stderr
-    assert outcome.report["ok"] is True
 
 
 def _flip(path: Path, offset: int) -> None:
@@ -121,11 +106,11 @@ def test_a_vote_count_changed_in_the_database_is_caught_only_by_the_totals_check
 
     outcome = verify(folder, clean.vkey)
     if not edited:
-        _passed(outcome)
+        outcome.passed()
         assert outcome.report["size"] == clean.size + 1
         return
     assert published["log_size"] == clean.size  # rewritten by the new publication
-    [failure] = _failed(outcome)
+    [failure] = outcome.failed()
     assert failure["check"] == "totals"
     assert failure["region"] == region
     assert failure["file"] == f"{TOTALS}/{region}.json"
@@ -161,10 +146,10 @@ def test_a_bug_planted_in_the_servers_tally_is_caught(
 
     outcome = verify(folder, clean.vkey)
     if not planted:
-        _passed(outcome)
+        outcome.passed()
         assert outcome.report["forms_checked"] == clean.forms + len(new)
         return
-    [failure] = _failed(outcome)
+    [failure] = outcome.failed()
     assert failure["check"] == "totals"
     assert failure["region"] == target
     assert failure["file"] == f"{TOTALS}/{target}.json"
@@ -176,10 +161,10 @@ def test_a_bug_planted_in_the_servers_tally_is_caught(
 
 @pytest.mark.parametrize("tile", ["log/tile/0/000", "log/tile/0/001.p/*", "log/tile/1/000.p/*"])
 def test_a_byte_flipped_in_a_hash_tile(clean: Clean, folder: Path, tile: str) -> None:
-    _passed(verify(folder, clean.vkey))  # positive control on the same copy
+    verify(folder, clean.vkey).passed()  # positive control on the same copy
     path = _one(tile, folder)
     _flip(path, 5)
-    [failure] = _failed(verify(folder, clean.vkey))
+    [failure] = verify(folder, clean.vkey).failed()
     assert failure["check"] == "tiles"
     assert failure["file"] == path.relative_to(folder / "public").as_posix()
     assert "hash tile differs" in failure["message"]
@@ -192,7 +177,7 @@ def test_a_byte_flipped_in_an_entry_bundle(clean: Clean, folder: Path, bundle: s
     # Inside the JSON of the fourth entry: its length prefix is intact, its leaf is not.
     offset = sum(2 + len(e) for e in entries[:3]) + 2 + len(entries[3]) // 2
     _flip(path, offset)
-    [failure] = _failed(verify(folder, clean.vkey))
+    [failure] = verify(folder, clean.vkey).failed()
     assert failure["check"] == "root"
     assert "differs from the signed checkpoint" in failure["message"]
     assert failure["expected"] == clean.root_hex
@@ -202,7 +187,7 @@ def test_a_byte_flipped_in_an_entry_bundle(clean: Clean, folder: Path, bundle: s
 def test_a_byte_flipped_in_an_entry_length_breaks_the_bundle(clean: Clean, folder: Path) -> None:
     path = _one("log/tile/entries/000", folder)
     _flip(path, 0)  # the first entry's length prefix
-    failures = _failed(verify(folder, clean.vkey))
+    failures = verify(folder, clean.vkey).failed()
     assert failures[0]["check"] == "bundle"
     assert failures[0]["file"] == "log/tile/entries/000"
 
@@ -230,7 +215,7 @@ def test_a_byte_changed_in_the_checkpoint(clean: Clean, folder: Path, line: int)
     assert lines[3] == ""  # the blank line between the checkpoint text and its signatures
     assert lines[4].startswith("\u2014 saksi.local/")  # the log's own signature line
     _change_line(path, "", line)
-    [failure] = _failed(verify(folder, clean.vkey))
+    [failure] = verify(folder, clean.vkey).failed()
     assert failure["check"] == "checkpoint"
     assert failure["file"] == "log/checkpoint"
     assert "does not verify with the trusted log key" in failure["message"]
@@ -244,7 +229,7 @@ def test_an_entry_removed_from_a_bundle(clean: Clean, folder: Path, bundle: str)
     path = _one(bundle, folder)
     entries = read_bundle(path)
     write_bundle(path, entries[:5] + entries[6:])
-    failures = _failed(verify(folder, clean.vkey))
+    failures = verify(folder, clean.vkey).failed()
     assert failures[0]["check"] == "bundle"
     assert failures[0]["file"] == path.relative_to(folder / "public").as_posix()
     assert (failures[0]["expected"], failures[0]["found"]) == (len(entries), len(entries) - 1)
@@ -255,7 +240,7 @@ def test_two_entries_reordered_in_a_bundle(clean: Clean, folder: Path) -> None:
     entries = read_bundle(path)
     entries[10], entries[11] = entries[11], entries[10]
     write_bundle(path, entries)
-    [failure] = _failed(verify(folder, clean.vkey))
+    [failure] = verify(folder, clean.vkey).failed()
     assert failure["check"] == "root"
     assert failure["expected"] == clean.root_hex
 
@@ -275,7 +260,7 @@ def test_a_rewritten_record_validly_signed_fails_the_replay(
         at = clean.registration_leaf
         rewrite_record(folder, lambda e: [*e[:at], e[at + 1], e[at], *e[at + 2 :]])
         check, leaf, words = "result_form", at, "is not registered"
-    failures = _failed(verify(folder, clean.vkey))
+    failures = verify(folder, clean.vkey).failed()
     assert not {"checkpoint", "root", "tiles", "bundle", "signature"} & {
         f["check"] for f in failures
     }
@@ -353,11 +338,11 @@ def test_a_crafted_entry_in_a_validly_signed_log(clean: Clean, folder: Path, kin
     assert leaf == clean.size
     outcome = verify(folder, clean.vkey)
     if check is None:  # positive control: the crafting itself is not what fails
-        _passed(outcome)
+        outcome.passed()
         assert outcome.report["size"] == clean.size + 1
         assert outcome.report["forms_checked"] == clean.forms + 1
         return
-    failures = _failed(outcome)
+    failures = outcome.failed()
     assert {f["check"] for f in failures} == {check}
     assert {f["leaf_index"] for f in failures} == {leaf}
     failure = failures[0]
@@ -375,7 +360,7 @@ def test_a_fork_of_the_same_size_signed_by_the_log_key(
     clean: Clean, folder: Path, tmp_path: Path
 ) -> None:
     state = tmp_path / "monitor.json"
-    _passed(verify(folder, clean.vkey, state=state))
+    verify(folder, clean.vkey, state=state).passed()
     saved = json.loads(state.read_text())
     assert saved["size"] == clean.size
 
@@ -393,11 +378,11 @@ def test_a_fork_of_the_same_size_signed_by_the_log_key(
     )
     rewrite_record(folder, lambda e: [*e[:at], e[at + 1], e[at], *e[at + 2 :]])
     forked = verify(folder, clean.vkey)
-    _passed(forked)  # on its own, the fork is a valid log of the same size
+    forked.passed()  # on its own, the fork is a valid log of the same size
     assert forked.report["size"] == clean.size
     assert base64.b64decode(forked.report["root"]).hex() != clean.root_hex
 
-    [failure] = _failed(verify(folder, clean.vkey, state=state))
+    [failure] = verify(folder, clean.vkey, state=state).failed()
     assert failure["check"] == "monitor"
     assert failure["message"].startswith("fork")
     assert failure["expected"] == saved["root"]
@@ -409,18 +394,18 @@ def test_a_rollback_to_an_older_checkpoint(clean: Clean, folder: Path, tmp_path:
     state = tmp_path / "monitor.json"
     old = tmp_path / "old-public"
     shutil.copytree(folder / "public", old)
-    _passed(verify(folder, clean.vkey, state=state))
+    verify(folder, clean.vkey, state=state).passed()
     grow(folder, clean.unreported[:9])
     grown = verify(folder, clean.vkey, state=state)
-    _passed(grown)  # the log grew: consistent with the state, which moves on
+    grown.passed()  # the log grew: consistent with the state, which moves on
     size = grown.report["size"]
     assert size > clean.size
     assert json.loads(state.read_text())["size"] == size
 
     shutil.rmtree(folder / "public")
     shutil.copytree(old, folder / "public")  # the server puts back the older log
-    _passed(verify(folder, clean.vkey))  # on its own, the older log is valid
-    [failure] = _failed(verify(folder, clean.vkey, state=state))
+    verify(folder, clean.vkey).passed()  # on its own, the older log is valid
+    [failure] = verify(folder, clean.vkey, state=state).failed()
     assert failure["check"] == "monitor"
     assert failure["message"].startswith("rollback")
     assert (failure["expected"], failure["found"]) == (f">= {size}", clean.size)
@@ -438,7 +423,7 @@ def _edit_json(path: Path, change: Any) -> None:
 def test_an_edited_totals_file(clean: Clean, folder: Path) -> None:
     path = folder / "public" / TOTALS / "ID.json"
     _edit_json(path, lambda doc: doc["choices"].update({"02": doc["choices"]["02"] + 1000}))
-    failures = _failed(verify(folder, clean.vkey))
+    failures = verify(folder, clean.vkey).failed()
     assert {f["check"] for f in failures} == {"publication", "totals"}
     [publication] = [f for f in failures if f["check"] == "publication"]
     assert publication["file"] == f"{TOTALS}/ID.json"
@@ -455,7 +440,7 @@ def test_an_edited_totals_file_is_caught_over_http(
     _edit_json(path, lambda doc: doc.update({"valid": doc["valid"] - 3}))
     with serving_folder(folder / "public", tmp_path / "http.log") as url:
         outcome = verify(url, clean.vkey, "--mirror", tmp_path / "mirror")
-    failures = _failed(outcome)
+    failures = outcome.failed()
     assert {f["check"] for f in failures} == {"publication", "totals"}
     assert {f["file"] for f in failures} == {f"{TOTALS}/{clean.region}.json"}
 
@@ -463,7 +448,7 @@ def test_an_edited_totals_file_is_caught_over_http(
 def test_an_edited_flags_file(clean: Clean, folder: Path) -> None:
     path = folder / "public" / "flags" / CONTEST / f"{SOURCE}.json"
     _edit_json(path, lambda doc: doc.update({"flags": doc["flags"][1:]}))
-    failures = _failed(verify(folder, clean.vkey))
+    failures = verify(folder, clean.vkey).failed()
     assert {f["check"] for f in failures} == {"publication", "flags"}
     assert {f["file"] for f in failures} == {f"flags/{CONTEST}/{SOURCE}.json"}
 
@@ -472,14 +457,14 @@ def test_an_edited_index(clean: Clean, folder: Path) -> None:
     path = folder / "public" / "index.json"
     data = path.read_bytes()
     path.write_bytes(data.replace(b'"log_size":', b'"log_size": ', 1))
-    failures = _failed(verify(folder, clean.vkey))
+    failures = verify(folder, clean.vkey).failed()
     assert failures[0]["check"] == "publication"
     assert failures[0]["file"] == "index.json"
 
 
 def test_a_listed_file_deleted(clean: Clean, folder: Path) -> None:
     (folder / "public" / TOTALS / f"{clean.region}.json").unlink()
-    [failure] = _failed(verify(folder, clean.vkey))
+    [failure] = verify(folder, clean.vkey).failed()
     assert (failure["check"], failure["file"]) == ("publication", f"{TOTALS}/{clean.region}.json")
     assert "missing" in failure["message"]
 
@@ -494,7 +479,7 @@ def test_a_replaced_or_missing_photo(clean: Clean, folder: Path, how: str) -> No
         path.write_bytes(b"another page, with other numbers")
     else:
         path.unlink()
-    [failure] = _failed(verify(folder, clean.vkey))
+    [failure] = verify(folder, clean.vkey).failed()
     assert (failure["check"], failure["file"]) == ("photos", name)
     if how == "replaced":
         assert failure["expected"] == digest
@@ -527,10 +512,10 @@ def test_the_witness_policy(
         args += ["--quorum", quorum]
     outcome = verify(clean.folder, clean.vkey, *args)
     if cosigned is not None:
-        _passed(outcome)
+        outcome.passed()
         assert outcome.report["witnesses"] == cosigned
         return
-    [failure] = _failed(outcome)
+    [failure] = outcome.failed()
     assert failure["check"] == "witnesses"
     assert failure["file"] == "log/checkpoint"
     assert failure["expected"] == len(witnesses)
@@ -540,8 +525,8 @@ def test_the_witness_policy(
 
 def test_a_changed_cosignature_no_longer_counts(clean: Clean, folder: Path) -> None:
     path = folder / "public" / "log" / "checkpoint"
-    _passed(verify(folder, clean.vkey, "--witness", clean.witness))
+    verify(folder, clean.vkey, "--witness", clean.witness).passed()
     _change_line(path, "\u2014 w1.example ")
-    [failure] = _failed(verify(folder, clean.vkey, "--witness", clean.witness))
+    [failure] = verify(folder, clean.vkey, "--witness", clean.witness).failed()
     assert (failure["check"], failure["found"]) == ("witnesses", [])
-    _passed(verify(folder, clean.vkey))  # the log's own signature is intact
+    verify(folder, clean.vkey).passed()  # the log's own signature is intact

@@ -204,6 +204,20 @@ class Outcome:
     def checks(self) -> set[str]:
         return {f["check"] for f in self.failures()}
 
+    def passed(self) -> dict[str, Any]:
+        """The report of a run that must have verified (exit 0, ok true)."""
+        assert self.code == 0, self.report.get("failures") or self.stderr
+        assert self.report["ok"] is True
+        return self.report
+
+    def failed(self) -> list[dict[str, Any]]:
+        """The failures of a run that must have failed verification (exit 1, ok false)."""
+        assert self.code == 1, f"exit {self.code}: {self.stderr}"
+        assert self.report["ok"] is False
+        failures = self.failures()
+        assert failures
+        return failures
+
 
 def verify(
     source: Path | str,
