@@ -34,7 +34,12 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from forensics_2019 import DATA, read_results, read_tps, to_form  # noqa: E402
 from saksi.forensics import correction  # noqa: E402
-from saksi.forensics.correction import Form, rank_corrections  # noqa: E402
+from saksi.forensics.correction import (  # noqa: E402
+    Form,
+    block_digit_share,
+    block_figures,
+    rank_corrections,
+)
 from saksi.ingest.rules import reserve_cap  # noqa: E402
 
 Counts = Callable[[Form], list[int] | None]
@@ -157,19 +162,10 @@ def copied_digit(by_desa: dict[str, list[Form]]) -> None:
             if not ranked or ranked[0].confidence < 0.9 or ranked[0].edit != "digit_substituted":
                 continue
             best = ranked[0]
-            typed, true = str(best.typed), str(best.value)
-            if len(typed) != len(true):
-                continue
-            places = [i for i, (a, b) in enumerate(zip(typed, true, strict=True)) if a != b]
-            if len(places) != 1:
-                continue
-            back = len(typed) - places[0]
-            values = {**form.fields, **form.votes}
-            names = (*form.votes, *correction.RESULT_BLOCK)
-            block = [str(values[n]) for n in names if n != best.field and n in values]
-            digits = [v[-back] for v in block if len(v) >= back]
-            if digits:
-                shares_seen.append(digits.count(typed[places[0]]) / len(digits))
+            block = block_figures(form, {**form.fields, **form.votes}, best.field)
+            share = block_digit_share(best.typed, best.value, block)
+            if share is not None:
+                shares_seen.append(share)
 
     def log_likelihood(c: float) -> float:
         return sum(math.log(9 * c * s + (1 - c)) for s in shares_seen)

@@ -69,6 +69,8 @@ __all__ = [
     "Form",
     "Unsure",
     "apply_changes",
+    "block_digit_share",
+    "block_figures",
     "likely_correction",
     "rank_corrections",
 ]
@@ -346,7 +348,7 @@ def _residual(
             fixed = sum_parts if name == total else values[total] - (sum_parts - values[name])
             if fixed >= 0:
                 rest = [v for k, v in values.items() if k != name]
-                block = _block(corrected, values, name)
+                block = block_figures(corrected, values, name)
                 weight, _ = _edit_weight(values[name], fixed, rest, block, total=name == total)
                 best = max(best, weight)
         cost *= SECOND_ERROR * best
@@ -414,7 +416,7 @@ def _candidates(
             if value < 0 or value == values[name] or not new({name: value}):
                 continue
             others = [v for k, v in values.items() if k != name]
-            block = _block(form, values, name)
+            block = block_figures(form, values, name)
             weight, kind = _edit_weight(values[name], value, others, block, total=name == total)
             if kind == "copied_field" and name in form.votes and _is_total(values[name], values):
                 kind = "total_in_choice"
@@ -495,26 +497,32 @@ def _digit_edits(true: int) -> Counter[tuple[EditKind, int]]:
     return out
 
 
-def _block(form: Form, values: Mapping[str, int], name: str) -> list[int]:
+def block_figures(form: Form, values: Mapping[str, int], name: str) -> list[int]:
     """The other figures of the result block: the votes and RESULT_BLOCK's totals."""
     names = (*form.votes, *RESULT_BLOCK)
     return [values[n] for n in names if n != name and n in values]
+
+
+def block_digit_share(typed: int, true: int, block: Sequence[int]) -> float | None:
+    """For a one-digit substitution, the share of the block's figures that have the typed
+    digit at the same place; None for any other edit, or when no figure is that long."""
+    a, b = str(typed), str(true)
+    if len(a) != len(b):
+        return None
+    places = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    if len(places) != 1:
+        return None
+    back = len(a) - places[0]  # place counted from the units digit
+    digits = [str(v)[-back] for v in block if len(str(v)) >= back]
+    return digits.count(a[places[0]]) / len(digits) if digits else None
 
 
 def _copied_digit(typed: int, true: int, block: Sequence[int]) -> float:
     """How much likelier a one-digit substitution is than a uniform one, given the digits
     at the same place in the block's other figures: a COPIED_DIGIT share of slips copy
     one of them, the rest are any of the nine wrong digits."""
-    a, b = str(typed), str(true)
-    places = [i for i in range(len(a)) if len(a) == len(b) and a[i] != b[i]]
-    if len(places) != 1:
-        return 1.0
-    back = len(a) - places[0]  # place counted from the units digit
-    digits = [str(v)[-back] for v in block if len(str(v)) >= back]
-    if not digits:
-        return 1.0
-    share = digits.count(a[places[0]]) / len(digits)
-    return 9 * COPIED_DIGIT * share + (1 - COPIED_DIGIT)
+    share = block_digit_share(typed, true, block)
+    return 1.0 if share is None else 9 * COPIED_DIGIT * share + (1 - COPIED_DIGIT)
 
 
 def _edit_weight(
