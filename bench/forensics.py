@@ -6,8 +6,9 @@ Usage: .venv/bin/python bench/forensics.py [--provinces 35|all] [--national DIR]
    holds the fixed-share kabupaten 3525 of the demo's plan) with a tenth of the demo's
    planted errors (with `all`: the whole country and all of the demo's), from
    `saksi example synthetic --truth`. Printed per anomaly type: planted, found, recall,
-   flagged, true flags, precision (saksi.forensics.evaluation),
-   the likely corrections of planted arithmetic breaks (right, wrong, unsure), and
+   flagged, true flags, precision (saksi.forensics.evaluation), each planted form a
+   targeted row missed (its planted change, the rules it breaks, the sources holding a
+   copy), the likely corrections of planted arithmetic breaks (right, wrong, unsure), and
    whether every planted fixed-share region is flagged.
    Targets: recall >= 0.99 and precision >= 0.95 for extra digits, arithmetic breaks and
    impossible turnout; every fixed-share region of at least 200 TPS found.
@@ -39,8 +40,9 @@ from saksi.examples.synthetic import AnomalyPlan  # noqa: E402
 from saksi.examples.synthetic_election import build_synthetic  # noqa: E402
 from saksi.forensics.checks import Flag  # noqa: E402
 from saksi.forensics.evaluation import score_flags  # noqa: E402
-from saksi.forensics.forms import load_forms  # noqa: E402
+from saksi.forensics.forms import ContestForms, load_forms  # noqa: E402
 from saksi.forensics.report import report_from_forms  # noqa: E402
+from saksi.ingest.rules import reserve_cap  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 TARGET_RECALL, TARGET_PRECISION, TARGET_SECONDS = 0.99, 0.95, 60.0
@@ -70,11 +72,32 @@ def _names(provinces: tuple[str, ...] | None) -> str:
     return "all" if provinces is None else ",".join(provinces)
 
 
-def _report(folder: Path) -> tuple[dict[str, Any], float]:
+def _report(folder: Path) -> tuple[dict[str, Any], ContestForms, float]:
     started = time.perf_counter()
     with open_store_readonly(folder) as store:
         forms = load_forms(store, "PPWP")
-    return report_from_forms(forms, parallel=True), time.perf_counter() - started
+    return report_from_forms(forms, parallel=True), forms, time.perf_counter() - started
+
+
+def _why_missed(tps: str, entry: dict[str, Any], forms: ContestForms) -> str:
+    """What a missed planted form looks like: its planted change, the rules it breaks,
+    and whether any other source holds a copy that could show it."""
+    official = next(f for f in forms.forms(forms.official) if f.tps.tps_id == tps)
+    copies = [
+        s
+        for s in forms.sources
+        if s != forms.official and any(f.tps.tps_id == tps for f in forms.forms(s))
+    ]
+    where = ""
+    if official.tps.dpt is not None:
+        voters = official.values.get("pengguna_hak_pilih", 0)
+        side = "within" if voters <= reserve_cap(official.tps.dpt) else "above"
+        where = f", DPT {official.tps.dpt}, {side} DPT + 2%"
+    change = f"{entry.get('field', '?')} {entry.get('true')} -> {entry.get('planted')}"
+    return (
+        f"TPS {tps}: {change}{where}; breaks {', '.join(official.rules) or 'no rule'}; "
+        f"copies from other sources: {', '.join(copies) or 'none'}"
+    )
 
 
 def _flags(report: dict[str, Any]) -> list[Flag]:
@@ -86,19 +109,23 @@ def _flags(report: dict[str, Any]) -> list[Flag]:
 
 def planted(work: Path, provinces: tuple[str, ...] | None) -> bool:
     truth = _build(work / "planted", provinces, anomaly_plan(provinces))
-    report, seconds = _report(work / "planted")
+    report, forms, seconds = _report(work / "planted")
     print(f"[planted] provinsi {_names(provinces)}: {len(truth)} planted anomalies; "
           f"forensics in {seconds:.1f} s")  # fmt: skip
     print(f"[planted] {'type':20} {'planted':>7} {'found':>6} {'recall':>7} "
           f"{'flagged':>8} {'true':>6} {'precision':>9}")  # fmt: skip
     passed = True
+    missed: list[tuple[str, tuple[str, str]]] = []
     for score in score_flags(_flags(report), truth, report["official_source"]):
         print(f"[planted] {score.name:20} {score.planted:7} {score.found:6} {score.recall:7.3f} "
               f"{score.flagged:8} {score.true_flagged:6} {score.precision:9.3f}")  # fmt: skip
         if score.name in TARGETED:
             passed &= score.recall >= TARGET_RECALL and score.precision >= TARGET_PRECISION
-    right = wrong = unsure = 0
+            missed.extend((score.name, key) for key in score.missed)
     planted_at = {(t["tps"], t["source"]): t for t in truth if "tps" in t}
+    for name, key in missed:
+        print(f"[planted]   {name} missed: {_why_missed(key[0], planted_at[key], forms)}")
+    right = wrong = unsure = 0
     seen = set()
     for flag in report["flags"]:
         entry = planted_at.get((flag["tps_id"], flag["source"]))
@@ -136,7 +163,7 @@ def planted(work: Path, provinces: tuple[str, ...] | None) -> bool:
 
 def clean(work: Path, provinces: tuple[str, ...] | None) -> bool:
     _build(work / "clean", provinces, AnomalyPlan())
-    report, seconds = _report(work / "clean")
+    report, _, seconds = _report(work / "clean")
     regions = report["region_statistics"]
     pairs = sum(
         1

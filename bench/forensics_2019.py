@@ -17,6 +17,9 @@ names suara_sah. Otherwise, among the single-field values that make 01 + 02 == s
 those one digit edit (inserted, deleted or substituted) away from the typed value; if
 several are left, keep those agreeing with valid + invalid = voters; propose the one
 left, if exactly one is.
+
+Also printed: right and wrong had the best candidate been proposed at other confidence
+thresholds than the one in use, and each wrong answer with its TPS's DPT.
 """
 
 from __future__ import annotations
@@ -30,7 +33,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from saksi.forensics.correction import Correction, Form, Unsure, likely_correction
+from saksi.forensics.correction import (
+    THRESHOLD,
+    Correction,
+    Form,
+    Unsure,
+    likely_correction,
+    rank_corrections,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "pemilu2019"
@@ -173,6 +183,23 @@ def evaluate(
     return [(case, outcome(case, p := rule(case)), p) for case in cases]
 
 
+def threshold_curve(cases: list[Case], thresholds: tuple[float, ...]) -> None:
+    """Right and wrong answers had the best candidate been proposed at each confidence
+    threshold: what a lower threshold would buy, and what it would cost."""
+    best = []
+    for case in cases:
+        ranked = rank_corrections(case.form, neighbours=case.neighbours, domestic=case.domestic)
+        if ranked:
+            best.append((ranked[0].confidence, ranked[0].changes.get(case.field) == case.truth))
+    print("confidence threshold (the best candidate proposed at or above it):")
+    for threshold in thresholds:
+        right = sum(1 for p, ok in best if p >= threshold and ok)
+        wrong = sum(1 for p, ok in best if p >= threshold and not ok)
+        mark = "  (in use)" if threshold == THRESHOLD else ""
+        n = len(cases)
+        print(f"  {threshold:.2f}: right {pct(right, n)}, wrong {pct(wrong, n)}{mark}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, default=DATA)
@@ -216,11 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     right, wrong = counts["right"] / len(cases), counts["wrong"] / len(cases)
     print(f"likely_correction: {len(cases)} forms in {seconds:.2f} s")
     verdict = "PASS" if right >= TARGET_RIGHT and wrong <= TARGET_WRONG else "FAIL"
+    threshold_curve(cases, (0.95, THRESHOLD, 0.85, 0.8))
     print(f"targets (right >= {TARGET_RIGHT:.0%}, wrong <= {TARGET_WRONG:.0%}): {verdict}")
     for case, result, proposal in ours:
         if result == "wrong" and isinstance(proposal, Correction):
             print(
-                f"  wrong: {case.tps_id} {dict(case.form.votes)} {dict(case.form.fields)} "
+                f"  wrong: {case.tps_id} DPT {case.form.dpt} "
+                f"{dict(case.form.votes)} {dict(case.form.fields)} "
                 f"proposed {dict(proposal.changes)} ({proposal.confidence:.2f}); "
                 f"KawalPemilu {case.field}={case.truth}"
             )

@@ -40,6 +40,7 @@ class Score:
     found: int
     flagged: int
     true_flagged: int
+    missed: tuple[tuple[str, str], ...] = ()  # (tps, source) of planted forms not found
 
     @property
     def recall(self) -> float:
@@ -76,7 +77,7 @@ def score_flags(
     scores = []
     for name, (kinds, rules) in DETECTORS.items():
         wanted = [key for key, found in planted.items() if found & kinds]
-        found = sum(1 for key in wanted if by_rule.get(key, set()) & rules)
+        missed = tuple(sorted(key for key in wanted if not by_rule.get(key, set()) & rules))
         # Per-form errors are planted on official forms, so their rows score those.
         flagged = [
             key
@@ -87,5 +88,6 @@ def score_flags(
             true = sum(1 for key in flagged if key in planted or key[0] in official_errors)
         else:
             true = sum(1 for key in flagged if key in planted)
-        scores.append(Score(name, len(wanted), found, len(flagged), true))
+        found = len(wanted) - len(missed)
+        scores.append(Score(name, len(wanted), found, len(flagged), true, missed))
     return scores
