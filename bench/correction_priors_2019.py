@@ -11,12 +11,15 @@ Usage: .venv/bin/python bench/correction_priors_2019.py [--data DIR] [--sample N
    closeness power, for the shares, the turnout and the invalid votes. The constants
    SHARE_CONCENTRATION, TURNOUT_CONCENTRATION, INVALID_CONCENTRATION, SHARE_CLOSENESS and
    RATE_CLOSENESS are round values near the best of each grid.
-3. Copied digits. Among the broken forms whose likely correction is a one-digit
-   substitution at confidence >= 0.9, the share of slips that copy the digit at the same
-   place in another figure of the result block, fitted by maximum likelihood against
-   slips to any of the nine wrong digits (COPIED_DIGIT). The confident corrections are
-   chosen by the model in use, copied-digit term included, which leans the fit upward:
-   made before that term existed, it gave 0.48.
+3. Copied digits and carried miscounts. Two constants of the edit model, each fitted by
+   maximum likelihood over every broken Situng form (01 + 02 != valid, with page 1 and
+   its neighbours as the report sees them), the other constants as in use: the log of
+   saksi.forensics.correction.evidence summed over the forms, for each value of a grid.
+   COPIED_DIGIT: the share of one-digit substitutions that copy the digit at the same
+   place in another figure of the result block, against a slip to any of the nine wrong
+   digits (a fit on the confident corrections alone gave 0.53, leaning upward because the
+   model had chosen them). CARRIED: the share of miscounted valid votes carried into the
+   voters written from them, so that page 1 still adds up.
 """
 
 from __future__ import annotations
@@ -36,9 +39,6 @@ from forensics_2019 import DATA, read_results, read_tps, to_form  # noqa: E402
 from saksi.forensics import correction  # noqa: E402
 from saksi.forensics.correction import (  # noqa: E402
     Form,
-    block_digit_share,
-    block_figures,
-    rank_corrections,
 )
 from saksi.ingest.rules import reserve_cap  # noqa: E402
 
@@ -152,27 +152,41 @@ def kernel_tables(by_desa: dict[str, list[Form]], sample: int) -> None:
         print(f"   best: concentration {best[0]:g}, closeness power {best[1]:g}")
 
 
-def copied_digit(by_desa: dict[str, list[Form]]) -> None:
-    shares_seen: list[float] = []
+def broken(by_desa: dict[str, list[Form]]) -> list[tuple[Form, list[Form]]]:
+    """Every form whose votes do not add up to its valid votes, with its desa."""
+    out = []
     for forms in by_desa.values():
         for form in forms:
-            if "suara_sah" not in form.fields or consistent(form):
-                continue
-            ranked = rank_corrections(form, neighbours=[f for f in forms if f is not form])
-            if not ranked or ranked[0].confidence < 0.9 or ranked[0].edit != "digit_substituted":
-                continue
-            best = ranked[0]
-            block = block_figures(form, {**form.fields, **form.votes}, best.field)
-            share = block_digit_share(best.typed, best.value, block)
-            if share is not None:
-                shares_seen.append(share)
+            if "suara_sah" in form.fields and not consistent(form):
+                neighbours = [f for f in forms if f is not form]
+                if correction.evidence(form, neighbours=neighbours) is not None:
+                    out.append((form, neighbours))
+    return out
 
-    def log_likelihood(c: float) -> float:
-        return sum(math.log(9 * c * s + (1 - c)) for s in shares_seen)
 
-    share = max((i / 100 for i in range(100)), key=log_likelihood)
-    print(f"3. copied digits: {len(shares_seen)} confident one-digit substitutions")
-    print(f"   share copying the digit at the same place in the block: {share:.2f}")
+def likelihood_grid(cases: list[tuple[Form, list[Form]]], name: str, grid: Sequence[float]) -> None:
+    """The log likelihood of the broken forms for each value of the constant ``name``."""
+    kept = getattr(correction, name)
+    scores = {}
+    try:
+        for value in grid:
+            setattr(correction, name, value)
+            found = (correction.evidence(form, neighbours=n) for form, n in cases)
+            scores[value] = sum(math.log(e) for e in found if e)
+    finally:
+        setattr(correction, name, kept)
+    top = max(scores, key=lambda v: scores[v])
+    cells = "  ".join(f"{v:g}: {x:.1f}" for v, x in scores.items())
+    print(f"   {name}: {cells}")
+    print(f"   best: {name} {top:g}")
+
+
+def edit_tables(by_desa: dict[str, list[Form]]) -> None:
+    cases = broken(by_desa)
+    grid = [i / 20 for i in range(2, 19)]
+    print(f"3. edit model: log likelihood of {len(cases):,} broken forms")
+    likelihood_grid(cases, "COPIED_DIGIT", grid)
+    likelihood_grid(cases, "CARRIED", grid)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     by_desa = load(args.data)
     closeness_table(by_desa)
     kernel_tables(by_desa, args.sample)
-    copied_digit(by_desa)
+    edit_tables(by_desa)
     names = (
         "SHARE_CONCENTRATION",
         "TURNOUT_CONCENTRATION",
@@ -191,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "SHARE_CLOSENESS",
         "RATE_CLOSENESS",
         "COPIED_DIGIT",
+        "CARRIED",
     )
     print("in use: " + ", ".join(f"{n} {getattr(correction, n):g}" for n in names))
     return 0

@@ -12,7 +12,8 @@ Method: a small Bayesian model of how a consistent form became the written one.
    (``RELATIONS``, in the order of saksi.ingest.rules): each field of that rule solved so
    that it holds (``suara_sah`` := sum of the votes, a choice := valid minus the other
    choices, ...); a miscounted total carried into the totals written from it (KPPS added
-   the votes wrongly and filled page 1 from the wrong sum); two values swapped.
+   the votes wrongly and filled page 1 from the wrong sum: a ``CARRIED`` share of
+   miscounts, the rest staying in the total alone); two values swapped.
 2. Score = edit × residual × plausibility.
    - edit: P(true value written as the form's value) under the known error shapes
      (BRIEF): a digit substituted, inserted or deleted, two adjacent digits transposed
@@ -34,13 +35,14 @@ Method: a small Bayesian model of how a consistent form became the written one.
      Neighbours with close TPS numbers in the same desa weigh more.
    A one-digit substitution that copies the digit at the same place in another figure of
    the result block (01 typed with 02's units digit) is likelier than one to any other
-   digit. The kernels' widths, the closeness weights and the copied-digit share are
-   fitted without labels on the 2019 Situng forms (bench/correction_priors_2019.py).
+   digit. The kernels' widths, the closeness weights, the copied-digit share and the
+   carried share are fitted without labels on the 2019 Situng forms
+   (bench/correction_priors_2019.py).
 3. Confidence = the candidate's score over the total, the total including ``UNEXPLAINED``
    for what no candidate covers (two fields of the rule wrong at once). Candidates giving
    the same value to the same field pool their scores. It means: under this model, the
    probability that the field's true value is ``value``. On the 2019 Situng forms the
-   proposals at 0.9 and above were right 242 times in 245 (bench/forensics_2019.py). A
+   proposals at 0.9 and above were right 247 times in 250 (bench/forensics_2019.py). A
    correction is proposed only at ``threshold`` (0.9) or above: a wrong correction costs
    more than an honest "unsure", and two candidates that fit equally (01 or 02 off by
    the same amount, both one-digit slips) stay unsure.
@@ -69,8 +71,7 @@ __all__ = [
     "Form",
     "Unsure",
     "apply_changes",
-    "block_digit_share",
-    "block_figures",
+    "evidence",
     "likely_correction",
     "rank_corrections",
 ]
@@ -126,6 +127,11 @@ EDIT_WEIGHTS: dict[str, float] = {
     "other": 0.15,
 }
 MISCOUNT_DECAY = 0.5  # a total off by d: weight halves with each further vote
+# When KPPS miscount a total that other totals are written from (valid votes, from which
+# page 1's voters follow), the share of miscounts carried into those totals; the rest
+# leave them right, so the rule linking them breaks. Fitted without labels on the broken
+# 2019 Situng forms by maximum likelihood (bench/correction_priors_2019.py).
+CARRIED = 0.4
 OTHER_VALUES = 1000  # "any other value" is spread over this many values
 SWAP_WEIGHT = 0.02  # two given fields swapped, against one field mistyped
 # A second, unrelated error on a form that has one. In 2019 Situng 5.5% of the forms whose
@@ -147,8 +153,8 @@ RATE_CLOSENESS = 1.0  # the same for turnout and invalid votes
 FAR_GAP = 10  # a neighbour in another desa weighs as one ten TPS numbers away
 # A slipped digit is often the digit at the same place in another figure of the result
 # block (01 typed with 02's units digit): the share of substitutions that are such copies,
-# fitted without labels on the confident 2019 corrections (same script).
-COPIED_DIGIT = 0.5
+# fitted without labels on the broken 2019 Situng forms (same script).
+COPIED_DIGIT = 0.4
 RESULT_BLOCK = ("suara_sah", "suara_tidak_sah", "suara_total", "pengguna_hak_pilih")
 MAX_DPT = 300  # BRIEF: a domestic TPS has at most 300 registered voters
 
@@ -238,6 +244,68 @@ def rank_corrections(
 ) -> list[Correction] | None:
     """Every candidate correction with its confidence, best first; None if no sum rule
     is broken. Candidates naming the same value for the same field are pooled."""
+    found = _scored(form, neighbours, domestic, max_dpt)
+    if found is None:
+        return None
+    scored, order = found
+    if not scored:
+        return []
+    values = {**form.fields, **form.votes}
+    # Whatever else explains the form must also explain the rules every candidate leaves
+    # broken, at best as cheaply as the cheapest candidate does.
+    total = sum(item.score for item in scored) + UNEXPLAINED * max(i.residual for i in scored)
+    pooled: dict[tuple[str, int], float] = {}
+    best: dict[tuple[str, int], _Scored] = {}
+    for item in scored:
+        key = (item.primary, item.candidate.changes[item.primary])
+        pooled[key] = pooled.get(key, 0.0) + item.score
+        if key not in best or item.score > best[key].score:
+            best[key] = item
+    ranked = [
+        Correction(
+            field=name,
+            value=value,
+            typed=values[name],
+            edit=best[(name, value)].candidate.kind,
+            confidence=pooled[(name, value)] / total,
+            changes=dict(best[(name, value)].candidate.changes),
+            remaining=best[(name, value)].remaining,
+        )
+        for name, value in pooled
+    ]
+    ranked.sort(key=lambda c: (-c.confidence, order(c.field), c.value))
+    return ranked
+
+
+def evidence(
+    form: Form,
+    *,
+    neighbours: Sequence[Form] = (),
+    domestic: bool = True,
+    max_dpt: int = MAX_DPT,
+) -> float | None:
+    """How well the model explains a broken form: the sum of its candidates' scores (the
+    likelihood of the written form, up to a factor the model's constants do not change).
+    None if no sum rule is broken. Its product over many forms is what the constants are
+    fitted to maximise (bench/correction_priors_2019.py)."""
+    found = _scored(form, neighbours, domestic, max_dpt)
+    return None if found is None else sum(item.score for item in found[0])
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    score: float
+    primary: str  # the field the correction is named by
+    candidate: _Candidate
+    remaining: tuple[str, ...]
+    residual: float
+
+
+def _scored(
+    form: Form, neighbours: Sequence[Form], domestic: bool, max_dpt: int
+) -> tuple[list[_Scored], _Order] | None:
+    """Each candidate that mends the first broken sum rule, scored; None if no sum rule
+    is broken."""
     clash = set(form.votes) & set(form.fields)
     if clash:
         raise ValueError(f"choice ids and field names overlap: {sorted(clash)}")
@@ -260,7 +328,7 @@ def rank_corrections(
     linked = _linked_rules(broken_now[0], form)
     first_total, first_parts = _rule_names(broken_now[0], form)
     first = {first_total, *first_parts}  # a candidate changing none leaves it broken
-    scored: list[tuple[float, str, _Candidate, tuple[str, ...], float]] = []
+    scored: list[_Scored] = []
     for candidate in _candidates(broken_now, form, values):
         if first.isdisjoint(candidate.changes):
             continue  # the wrong field is sought in the first broken sum rule
@@ -272,33 +340,8 @@ def rank_corrections(
         score = candidate.weight * residual * model.ratio(corrected)
         if score > 0:
             primary = min(candidate.changes, key=order)
-            scored.append((score, primary, candidate, remaining, residual))
-    if not scored:
-        return []
-    # Whatever else explains the form must also explain the rules every candidate leaves
-    # broken, at best as cheaply as the cheapest candidate does.
-    total = sum(item[0] for item in scored) + UNEXPLAINED * max(item[4] for item in scored)
-    pooled: dict[tuple[str, int], float] = {}
-    best: dict[tuple[str, int], tuple[float, _Candidate, tuple[str, ...]]] = {}
-    for score, primary, candidate, remaining, _ in scored:
-        key = (primary, candidate.changes[primary])
-        pooled[key] = pooled.get(key, 0.0) + score
-        if key not in best or score > best[key][0]:
-            best[key] = (score, candidate, remaining)
-    ranked = [
-        Correction(
-            field=name,
-            value=value,
-            typed=values[name],
-            edit=best[(name, value)][1].kind,
-            confidence=pooled[(name, value)] / total,
-            changes=dict(best[(name, value)][1].changes),
-            remaining=best[(name, value)][2],
-        )
-        for name, value in pooled
-    ]
-    ranked.sort(key=lambda c: (-c.confidence, order(c.field), c.value))
-    return ranked
+            scored.append(_Scored(score, primary, candidate, remaining, residual))
+    return scored, order
 
 
 def _linked_rules(first: str, form: Form) -> set[str]:
@@ -348,7 +391,7 @@ def _residual(
             fixed = sum_parts if name == total else values[total] - (sum_parts - values[name])
             if fixed >= 0:
                 rest = [v for k, v in values.items() if k != name]
-                block = block_figures(corrected, values, name)
+                block = _block_figures(corrected, values, name)
                 weight, _ = _edit_weight(values[name], fixed, rest, block, total=name == total)
                 best = max(best, weight)
         cost *= SECOND_ERROR * best
@@ -412,18 +455,22 @@ def _candidates(
         solved = {total: sum_parts}
         for name in names:
             solved[name] = values[total] - (sum_parts - values[name])
+        # A miscounted total that other totals are written from is carried into them or not.
+        kept = 1 - CARRIED if _derived(total, form, values) else 1.0
         for name, value in solved.items():
             if value < 0 or value == values[name] or not new({name: value}):
                 continue
             others = [v for k, v in values.items() if k != name]
-            block = block_figures(form, values, name)
-            weight, kind = _edit_weight(values[name], value, others, block, total=name == total)
+            block = _block_figures(form, values, name)
+            weight, kind = _edit_weight(
+                values[name], value, others, block, total=name == total, miscount=kept
+            )
             if kind == "copied_field" and name in form.votes and _is_total(values[name], values):
                 kind = "total_in_choice"
             yield _Candidate({name: value}, kind, weight)
         carried = _carry(total, sum_parts - values[total], form, values)
         if len(carried) > 1 and new(carried):
-            weight = EDIT_WEIGHTS["miscounted"] * _miscount(sum_parts - values[total])
+            weight = EDIT_WEIGHTS["miscounted"] * _miscount(sum_parts - values[total]) * CARRIED
             yield _Candidate(carried, "miscounted", weight)
         members.extend(n for n in (total, *names) if n not in members)
     for first in members:
@@ -452,6 +499,15 @@ def _carry(total: str, shift: int, form: Form, values: Mapping[str, int]) -> dic
                 changes[head] = values[head] + shift
                 grown = True
     return changes
+
+
+def _derived(total: str, form: Form, values: Mapping[str, int]) -> bool:
+    """True when the form carries a total written from ``total`` (a rule summing it)."""
+    for rule in RELATIONS:
+        head, names = _rule_names(rule, form)
+        if total in names and head in values and all(n in values for n in names):
+            return True
+    return False
 
 
 def _is_total(typed: int, values: Mapping[str, int]) -> bool:
@@ -497,13 +553,13 @@ def _digit_edits(true: int) -> Counter[tuple[EditKind, int]]:
     return out
 
 
-def block_figures(form: Form, values: Mapping[str, int], name: str) -> list[int]:
+def _block_figures(form: Form, values: Mapping[str, int], name: str) -> list[int]:
     """The other figures of the result block: the votes and RESULT_BLOCK's totals."""
     names = (*form.votes, *RESULT_BLOCK)
     return [values[n] for n in names if n != name and n in values]
 
 
-def block_digit_share(typed: int, true: int, block: Sequence[int]) -> float | None:
+def _block_digit_share(typed: int, true: int, block: Sequence[int]) -> float | None:
     """For a one-digit substitution, the share of the block's figures that have the typed
     digit at the same place; None for any other edit, or when no figure is that long."""
     a, b = str(typed), str(true)
@@ -521,19 +577,26 @@ def _copied_digit(typed: int, true: int, block: Sequence[int]) -> float:
     """How much likelier a one-digit substitution is than a uniform one, given the digits
     at the same place in the block's other figures: a COPIED_DIGIT share of slips copy
     one of them, the rest are any of the nine wrong digits."""
-    share = block_digit_share(typed, true, block)
+    share = _block_digit_share(typed, true, block)
     return 1.0 if share is None else 9 * COPIED_DIGIT * share + (1 - COPIED_DIGIT)
 
 
 def _edit_weight(
-    typed: int, true: int, others: Sequence[int], block: Sequence[int], *, total: bool = False
+    typed: int,
+    true: int,
+    others: Sequence[int],
+    block: Sequence[int],
+    *,
+    total: bool = False,
+    miscount: float = 1.0,
 ) -> tuple[float, EditKind]:
     """P(``true`` was written as ``typed``) under one error, and the likeliest kind.
     ``others``: every other figure of the form; ``block``: the other figures of the result
-    block; ``total``: the field is a hand-added total, which can also be miscounted."""
+    block; ``total``: the field is a hand-added total, which can also be miscounted, and
+    ``miscount`` is the share of such miscounts that stay in this field alone."""
     parts: dict[EditKind, float] = {"other": EDIT_WEIGHTS["other"] / OTHER_VALUES}
     if total:
-        parts["miscounted"] = EDIT_WEIGHTS["miscounted"] * _miscount(typed - true)
+        parts["miscounted"] = EDIT_WEIGHTS["miscounted"] * _miscount(typed - true) * miscount
     for (kind, value), count in _digit_edits(true).items():
         if value == typed and value != true:
             parts[kind] = EDIT_WEIGHTS[kind] * count / _PER_OPERATION[kind]
