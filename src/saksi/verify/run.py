@@ -315,12 +315,7 @@ def _compare(
     final = index is not None and index["log_size"] == log_size
     head = parts[0].snapshots[log_size]
     sums: dict[tuple[str, str], np.ndarray] = {}
-    by_pair: dict[tuple[str, str], list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
-    for path, item in listed.items():
-        bits = path.split("/")
-        is_totals = bits[0] == "totals" and len(bits) == 4 and bits[3].endswith(".json")
-        if is_totals and (final or item.get("log_size") == log_size):
-            by_pair[(bits[1], bits[2])].append((path, bits[3][:-5], item))
+    by_pair = _due_files(listed, "totals", 2, final, log_size)  # keyed (contest, source)
     for pair, layout in head.layouts.items():
         contest, source_id = pair
         if by_pair.get(pair) or final:
@@ -389,14 +384,9 @@ def _compare_ladder(
     """Each ladder file due at ``log_size`` against the recap forms and differences the
     replay gives; at the index's size, every current recap form must have its file."""
     head = parts[0].snapshots[log_size]
-    due: dict[str, list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
-    for path, item in listed.items():
-        bits = path.split("/")
-        is_ladder = bits[0] == "ladder" and len(bits) == 3 and bits[2].endswith(".json")
-        if is_ladder and (final or item.get("log_size") == log_size):
-            due[bits[1]].append((path, bits[2][:-5], item))
+    due = _due_files(listed, "ladder", 1, final, log_size)  # keyed (contest,)
     recorded = {c for c, r in head.recaps.items() if r} if final else set()
-    for contest in sorted(set(due) | recorded):
+    for contest in sorted({key[0] for key in due} | recorded):
         current = head.recaps.get(contest, {})
         expected = ladder_documents(
             contest,
@@ -410,7 +400,7 @@ def _compare_ladder(
             "a region with a recap form has no published ladder file",
             f"ladder/{contest}",
         )
-        files = due.get(contest, [])
+        files = due.get((contest,), [])
         checked = _compare_files(source, kind, files, expected, missing, final, report)
         report.ladder_checked += len(checked)
         if final:
@@ -439,6 +429,20 @@ def _ladder_tps(
             for region, figures in found.items():
                 tps.setdefault(region, {})[source_id] = figures
     return tps
+
+
+def _due_files(
+    listed: dict[str, dict[str, Any]], top: str, keys: int, final: bool, log_size: int
+) -> dict[tuple[str, ...], list[tuple[str, str, dict[str, Any]]]]:
+    """The listed files ``top/<key 1>/…/<key n>/<region>.json`` due at ``log_size`` (all
+    of them at the index's size), as (path, region, index item), grouped by their keys."""
+    due: dict[tuple[str, ...], list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
+    for path, item in listed.items():
+        bits = path.split("/")
+        shaped = bits[0] == top and len(bits) == keys + 2 and bits[-1].endswith(".json")
+        if shaped and (final or item.get("log_size") == log_size):
+            due[tuple(bits[1:-1])].append((path, bits[-1][:-5], item))
+    return due
 
 
 @dataclass(frozen=True, slots=True)
