@@ -79,6 +79,7 @@ def test_an_inflated_row_is_found_with_its_amount_and_place(ladder: Ladder) -> N
         (lambda p: p["rows"][0].update(valid=-1), "valid must be a whole number"),
         (lambda p: p.update(plenary_date="2024-02-30"), "is not a date"),
         (lambda p: p.update(replaces="0" * 64), "no recap form to correct"),
+        (lambda p: p.update(photos=[{"sha256": "0" * 64}]), "photos must list 1 to 16"),
         (lambda p: p.update(witness="x"), "has no member"),
     ],
 )

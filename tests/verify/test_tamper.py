@@ -302,6 +302,10 @@ def _crafted(clean: Clean, kind: str) -> tuple[bytes, str | None, str, list[str]
         payload = {**form(fresh), "photos": [f"{i:064x}" for i in range(17)]}
         data = entry_bytes(importer, EntryType.RESULT_FORM, payload)
         return data, "result_form", fresh, ["'photos' must list 1 to 16 distinct SHA-256"]
+    if kind == "photos that are not hashes":
+        payload = {**form(fresh), "photos": [{"sha256": f"{1:064x}"}]}
+        data = entry_bytes(importer, EntryType.RESULT_FORM, payload)
+        return data, "result_form", fresh, ["'photos' must list 1 to 16 distinct SHA-256"]
     if kind == "malformed replaces":
         payload = {**form(clean.reported[5], extra=1), "replaces": "v1"}
         data = entry_bytes(importer, EntryType.RESULT_FORM, payload)
@@ -327,6 +331,7 @@ def _crafted(clean: Clean, kind: str) -> tuple[bytes, str | None, str, list[str]
         "revoked key",
         "correction of a missing version",
         "malformed photos",
+        "photos that are not hashes",
         "malformed replaces",
         "bad signature",
         "non-canonical bytes",

@@ -130,8 +130,8 @@ def parse_recap(
     if "photos" in raw and (
         not isinstance(photos, list)
         or not 1 <= len(photos) <= MAX_PHOTOS
-        or len(set(photos)) != len(photos)
         or not all(isinstance(p, str) and HEX64.fullmatch(p) for p in photos)
+        or len(set(photos)) != len(photos)  # only strings reach here: hashable
     ):
         raise RejectedEntry(f"{where}: photos must list 1 to {MAX_PHOTOS} distinct SHA-256 hashes")
     replaces = raw.get("replaces")

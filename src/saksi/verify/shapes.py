@@ -23,8 +23,8 @@ def check_photos(photos: Any, where: object) -> None:
     if (
         not isinstance(photos, list)
         or not 1 <= len(photos) <= 16
-        or len(set(photos)) != len(photos)
         or not all(is_hash(h) for h in photos)
+        or len(set(photos)) != len(photos)  # only strings reach here: hashable
     ):
         raise Refused(f"{where}: 'photos' must list 1 to 16 distinct SHA-256 hashes")
 
