@@ -146,6 +146,22 @@ def test_unplanted_official_forms_break_no_rule(
     assert broken == Counter()
 
 
+def test_each_sexs_voters_fit_its_dpt_and_the_other_lists(
+    election: SyntheticElection, planted: set[tuple[str, str]]
+) -> None:
+    """A sex's voters are its DPT's voters plus some DPTb and DPK voters, as on paper."""
+    checked = 0
+    for form in election.forms["kpps"]:
+        if (form["tps"], "kpps") in planted:
+            continue
+        f = form["fields"]
+        others = f["pengguna_dptb"] + f["pengguna_dpk"]
+        assert f["pengguna_hak_pilih_laki"] <= f["dpt_laki"] + others, form
+        assert f["pengguna_hak_pilih_perempuan"] <= f["dpt_perempuan"] + others, form
+        checked += 1
+    assert checked > 40_000
+
+
 def test_domestic_dpt_is_realistic(tps: dict[str, Tps]) -> None:
     domestic = [t for t in tps.values() if t.kind is TpsKind.DOMESTIC]
     dpt = [t.dpt for t in domestic]

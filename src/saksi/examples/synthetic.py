@@ -406,8 +406,12 @@ def _draw_counts(
     v03 = rng.binomial(valid - v01, p03_given_not01)
     v02 = valid - v01 - v03
 
+    # Each sex's voters stay within its own DPT plus the voters from the other lists, as on
+    # a real form: the DPT's voters are drawn from its men and women.
     dpt_laki = rng.binomial(dpt, 0.5)
-    voters_laki = rng.binomial(voters, 0.49)
+    voters_laki = rng.hypergeometric(dpt_laki, dpt - dpt_laki, users_dpt) + rng.binomial(
+        dptb + dpk, 0.5
+    )
     values = {
         "01": v01,
         "02": v02,
