@@ -15,8 +15,11 @@ valid, invalid, voters):
 
 - inflated_row: a kecamatan recap's desa row; ``choice`` and ``amount`` (> 0) were
   added to that choice's votes, the valid votes and the voters (suara menggelembung);
+  the row is a desa whose official TPS forms have all arrived, where the ladder check can
+  see it (a partial sum is never compared), unless no desa of the kecamatan has them all;
 - deflated_row: a kabupaten/kota recap's kecamatan row, the same with ``amount`` < 0;
-- copied_row: a kecamatan recap's desa row carrying the figures of desa ``copied_from``;
+- copied_row: a kecamatan recap's desa row carrying the figures of desa ``copied_from``,
+  chosen the same way;
 - revote: ``tps`` voted again; ``decision`` (payload hash), ``decision_kind``,
   ``legal_basis``, ``replaced`` (the annulled form's payload hash) and ``form`` (the new
   one's); ``figures`` is new minus old, and ``recap_region``/``row`` its kecamatan and
@@ -39,6 +42,7 @@ from saksi.keys.ed25519 import SigningKey
 from saksi.ladder.build import example_recap_key, recap_entry, recap_payload
 from saksi.log.entry import Entry, EntryType
 from saksi.registry.model import Level
+from saksi.tally.query import region_totals
 
 __all__ = [
     "DEMO_LADDER",
@@ -125,6 +129,14 @@ def _official_source(election: Election) -> str:
     if not found:
         raise SaksiError(f"election {election.election_id} has no official source")
     return found[0]
+
+
+def _reported(election: Election, contest: str, source: str, region: str) -> int:
+    """How many TPS of ``region`` have a current form of ``source``."""
+    counts = election.state.tally.row(contest, source, region)
+    if not counts:
+        return 0
+    return int(election.state.tally.layout(contest, source).to_json(counts)["tps_reported"])
 
 
 def _current_form(
@@ -251,6 +263,7 @@ class _Plants:
     inflated: set[str]  # kecamatan whose recap gets an inflated desa row
     copied: set[str]  # kecamatan whose recap gets a desa row copied from another desa
     deflated: dict[str, set[str]]  # kabupaten/kota -> its kecamatan rows to lower
+    complete: set[str]  # their desa whose official TPS forms have all arrived
 
     @classmethod
     def choose(
@@ -273,6 +286,15 @@ class _Plants:
                 f"election has {len(kecamatan)}"
             )
         picked = [kecamatan[i] for i in rng.permutation(len(kecamatan))[:wanted].tolist()]
+        desa_rows = picked[: plan.inflated_rows + plan.copied_rows]
+        official = _official_source(election)
+        complete = {
+            desa
+            for region in desa_rows
+            for desa in state.ladder.children(state.manifest, contest, region)
+            if _reported(election, contest, official, desa)
+            >= region_totals(election.store, contest, desa)[0]
+        }
         deflated: dict[str, set[str]] = {}
         for region in picked[plan.inflated_rows + plan.copied_rows :]:
             parent = state.registry.regions[region].parent
@@ -281,6 +303,7 @@ class _Plants:
             inflated=set(picked[: plan.inflated_rows]),
             copied=set(picked[plan.inflated_rows : plan.inflated_rows + plan.copied_rows]),
             deflated=deflated,
+            complete=complete,
         )
 
     def apply(
@@ -289,14 +312,15 @@ class _Plants:
         """Change ``payload`` where an error is planted in it; the truth of each change."""
         region = payload["region"]
         rows = payload["rows"]
+        judged = [r for r in rows if r["region"] in self.complete] or rows
         if region in self.inflated:
-            row = rows[int(rng.integers(len(rows)))]
+            row = judged[int(rng.integers(len(judged)))]
             amount = int(rng.integers(plan.smallest, plan.largest + 1))
             return [
                 _shift(row, region, "inflated_row", str(rng.choice(sorted(row["votes"]))), amount)
             ]
         if region in self.copied:
-            return [_copy(rng, rows, region)]
+            return [_copy(rng, rows, region, {r["region"] for r in judged})]
         out = []
         for row in rows:
             if row["region"] in self.deflated.get(region, ()):
@@ -333,10 +357,18 @@ def _figures(row: Mapping[str, Any]) -> dict[str, int]:
     }
 
 
-def _copy(rng: np.random.Generator, rows: list[dict[str, Any]], region: str) -> dict[str, Any]:
-    """One desa row takes the figures of another desa of the same kecamatan."""
+def _copy(
+    rng: np.random.Generator,
+    rows: list[dict[str, Any]],
+    region: str,
+    targets: set[str],
+) -> dict[str, Any]:
+    """One desa row among ``targets`` (region ids) takes the figures of another desa of the same
+    kecamatan."""
     for first, second in _pairs(rng, len(rows)):
         target, source = rows[first], rows[second]
+        if target["region"] not in targets:
+            continue
         before, copied = _figures(target), _figures(source)
         change = {f: copied[f] - before[f] for f in before if copied[f] != before[f]}
         if change:
