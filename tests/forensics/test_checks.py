@@ -61,6 +61,7 @@ def all_flags(forms: ContestForms) -> list[checks.Flag]:
     flags = checks.disagreement_flags(forms)
     for source in forms.sources:
         flags += checks.consistency_flags(forms, source, lambda _: None)
+        flags += checks.sex_turnout_flags(forms, source)
         flags += checks.outlier_flags(forms, source)
     return flags
 
@@ -147,17 +148,7 @@ def test_a_turnout_far_below_the_kecamatan_is_an_outlier(
     )
     # Turnout of 2.5%: nothing else changes, so only the outlier test can see it.
     values = {**target.values, "pengguna_hak_pilih": (target.tps.dpt or 0) // 40}
-    changed = dataclasses.replace(
-        forms,
-        by_source={
-            **forms.by_source,
-            forms.official: [
-                *official[:index],
-                dataclasses.replace(target, values=values),
-                *official[index + 1 :],
-            ],
-        },
-    )
+    changed = _with_official_form(forms, index, values)
     found = [
         f
         for f in checks.outlier_flags(changed, forms.official)
@@ -165,3 +156,53 @@ def test_a_turnout_far_below_the_kecamatan_is_an_outlier(
     ]
     assert len(found) == 1
     assert found[0].detail["z"] < -checks.OUTLIER_Z
+
+
+def _with_official_form(forms: ContestForms, index: int, values: dict[str, int]) -> ContestForms:
+    official = forms.forms(forms.official)
+    changed = dataclasses.replace(official[index], values=values)
+    return dataclasses.replace(
+        forms,
+        by_source={
+            **forms.by_source,
+            forms.official: [*official[:index], changed, *official[index + 1 :]],
+        },
+    )
+
+
+def test_more_voters_of_one_sex_than_its_dpt_and_the_other_lists_is_flagged(
+    clean: tuple[ContestForms, list[dict[str, Any]]],
+) -> None:
+    forms, _ = clean
+    index, target = next(
+        (i, f)
+        for i, f in enumerate(forms.forms(forms.official))
+        if "dpt_perempuan" in f.values
+        and f.values["pengguna_hak_pilih"]
+        > f.values["dpt_perempuan"] + f.values["pengguna_dptb"] + f.values["pengguna_dpk"]
+    )
+    v = target.values
+    others = v["pengguna_dptb"] + v["pengguna_dpk"]
+    limit = v["dpt_perempuan"] + others
+    voters = v["pengguna_hak_pilih"]
+
+    def female_voters(count: int) -> list[checks.Flag]:
+        values = {
+            **v,
+            "pengguna_hak_pilih_perempuan": count,
+            "pengguna_hak_pilih_laki": voters - count,  # the gender split still holds
+        }
+        changed = _with_official_form(forms, index, values)
+        return checks.sex_turnout_flags(changed, forms.official)
+
+    assert female_voters(limit) == []  # every non-DPT voter a woman: possible
+    [flag] = female_voters(limit + 1)
+    assert flag.tps_id == target.tps.tps_id
+    assert flag.rule == "voters_exceed_dpt_by_sex"
+    assert flag.detail == {
+        "sex": "female",
+        "voters": limit + 1,
+        "dpt": v["dpt_perempuan"],
+        "other_lists": others,
+    }
+    assert f"{limit + 1} female voters" in flag.message

@@ -20,11 +20,14 @@ __all__ = [
     "consistency_flags",
     "disagreement_flags",
     "outlier_flags",
+    "sex_turnout_flags",
 ]
 
 # Rules beyond the form's own consistency rules (saksi.ingest.rules.RULES).
 FORENSIC_RULES: dict[str, str] = {
     "source_disagreement": "this source's copy of the form differs from the official form",
+    "voters_exceed_dpt_by_sex": "male or female voters exceed that sex's DPT plus every "
+    "DPTb and DPK voter",
     "turnout_outlier": "turnout far from the neighbouring TPS of the same kecamatan",
     "share_outlier": "a choice's share far from the neighbouring TPS of the same area",
 }
@@ -160,6 +163,41 @@ def disagreement_flags(forms: ContestForms) -> list[Flag]:
                 {"copies": differing},
             )
         )
+    return out
+
+
+_SEXES = (
+    ("male", "pengguna_hak_pilih_laki", "dpt_laki"),
+    ("female", "pengguna_hak_pilih_perempuan", "dpt_perempuan"),
+)
+
+
+def sex_turnout_flags(forms: ContestForms, source: str) -> list[Flag]:
+    """Turnout above 100% within one sex: the voters of a sex are its DPT's voters, at
+    most its DPT, plus some of the DPTb and DPK voters. Ballots added for a pair and
+    split between the sexes break this before the whole TPS passes its DPT."""
+    out = []
+    for form in forms.forms(source):
+        get = form.values.get
+        transferred, by_id_card = get("pengguna_dptb"), get("pengguna_dpk")
+        if transferred is None or by_id_card is None:
+            continue
+        others = transferred + by_id_card
+        for sex, voters_field, dpt_field in _SEXES:
+            voters, dpt = get(voters_field), get(dpt_field)
+            if voters is None or dpt is None or voters <= dpt + others:
+                continue
+            out.append(
+                Flag(
+                    form.tps.tps_id,
+                    forms.contest,
+                    source,
+                    "voters_exceed_dpt_by_sex",
+                    f"TPS {form.tps.tps_id}: {voters} {sex} voters, more than the {dpt} "
+                    f"{sex} voters on the DPT plus all {others} DPTb and DPK voters",
+                    {"sex": sex, "voters": voters, "dpt": dpt, "other_lists": others},
+                )
+            )
     return out
 
 

@@ -14,7 +14,12 @@ __all__ = ["DETECTORS", "Score", "score_flags"]
 
 _ARITHMETIC = frozenset(RELATIONS)  # the rules that say a sum does not add up
 _IMPOSSIBLE = frozenset(
-    {"voters_exceed_dpt_reserve", "count_exceeds_tps_cap", "dpt_voters_exceed_dpt"}
+    {
+        "voters_exceed_dpt_reserve",
+        "count_exceeds_tps_cap",
+        "dpt_voters_exceed_dpt",
+        "voters_exceed_dpt_by_sex",
+    }
 )
 _DISAGREEMENT = frozenset({"source_disagreement"})
 # Outliers are scored on their own rows: neighbours alone cannot tell a stuffed TPS that

@@ -157,6 +157,7 @@ def _tps_flags(forms: ContestForms) -> list[checks.Flag]:
     flags = checks.disagreement_flags(forms)
     for source in forms.sources:
         flags += checks.consistency_flags(forms, source, _corrector(forms, source))
+        flags += checks.sex_turnout_flags(forms, source)
         flags += checks.outlier_flags(forms, source)
     return flags
 

@@ -492,6 +492,8 @@ _RULES_ID: dict[str, str] = {
     "ballot_accounting": "surat suara diterima tidak sama dengan digunakan + rusak + sisa",
     "voters_exceed_dpt_reserve": "pemilih melebihi DPT ditambah cadangan 2% di TPS dalam negeri",
     "count_exceeds_tps_cap": "ada angka yang lebih besar dari kapasitas TPS dalam negeri",
+    "voters_exceed_dpt_by_sex": "pemilih laki-laki atau perempuan melebihi DPT jenis kelamin "
+    "itu ditambah semua pemilih DPTb dan DPK",
     "source_disagreement": "salinan sumber ini berbeda dari formulir resmi",
     "turnout_outlier": "partisipasi jauh dari TPS lain di kecamatan yang sama",
     "share_outlier": "persentase satu pilihan jauh dari TPS lain di kecamatan yang sama",
