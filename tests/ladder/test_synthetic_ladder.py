@@ -245,3 +245,41 @@ def test_a_rebuild_replays_the_same_ladder(planted: tuple[Path, list[dict[str, A
         again = region_ladder(election.store, revote["recap_region"], "PPWP")
     assert again["revotes"] == view["revotes"]
     assert again["rows"] == view["rows"]
+
+
+def test_rows_are_planted_where_every_official_form_arrived(tmp_path: Path) -> None:
+    """With official forms missing, an inflated or copied desa row goes to a desa whose
+    forms all arrived, where the ladder check compares it (it never compares a partial
+    sum), and is found there with its amount."""
+    truth_path = tmp_path / "ladder.jsonl"
+    election = build_synthetic(
+        DATA / "pemilu2024",
+        tmp_path / "election",
+        seed=5,
+        provinces=(PROVINCE,),
+        anomalies=AnomalyPlan(missing_forms=400),
+        ladder=LadderPlan(inflated_rows=3, copied_rows=2),
+        ladder_truth_path=truth_path,
+        say=lambda _: None,
+    )
+    try:
+        truth = [json.loads(line) for line in truth_path.read_text().splitlines()]
+        store = election.store
+        missing = dict(
+            store.query(
+                "SELECT t.desa, COUNT(*) FROM tps t WHERE NOT EXISTS (SELECT 1 FROM forms f "
+                "WHERE f.tps = t.id AND f.source = 'kpps' AND f.is_current = 1) GROUP BY t.desa"
+            )
+        )
+        parents = dict(store.query("SELECT id, parent FROM regions"))
+        rows = [t for t in truth if t["kind"] in ("inflated_row", "copied_row")]
+        assert len(rows) == 5
+        # Each chosen kecamatan had a desa to avoid, so the choice was really made.
+        assert sum(1 for d in missing if parents[d] in {t["recap_region"] for t in rows}) >= 3
+        found = official(store)
+        for item in rows:
+            assert item["row"] not in missing
+            for figure, amount in item["figures"].items():
+                assert found[(item["recap_region"], item["row"], figure, "kpps")] == amount
+    finally:
+        election.close()

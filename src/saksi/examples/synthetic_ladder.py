@@ -288,6 +288,7 @@ class _Plants:
         picked = [kecamatan[i] for i in rng.permutation(len(kecamatan))[:wanted].tolist()]
         desa_rows = picked[: plan.inflated_rows + plan.copied_rows]
         official = _official_source(election)
+        election.flush()  # region_totals reads the store
         complete = {
             desa
             for region in desa_rows
