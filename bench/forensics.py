@@ -134,7 +134,13 @@ def planted(work: Path, provinces: tuple[str, ...] | None) -> bool:
             entry is None
             or key in seen
             or entry["kind"] not in ("extra_digit", "total_in_candidate", "swapped_fields")
-            or flag["rule"] in ("source_disagreement", "turnout_outlier", "share_outlier")
+            or flag["rule"]
+            in (
+                "source_disagreement",
+                "voters_exceed_dpt_by_sex",
+                "turnout_outlier",
+                "share_outlier",
+            )
         ):
             continue  # fmt: skip
         seen.add(key)

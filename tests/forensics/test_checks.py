@@ -17,6 +17,7 @@ from saksi.examples.synthetic_election import build_synthetic
 from saksi.forensics import checks
 from saksi.forensics.evaluation import score_flags
 from saksi.forensics.forms import ContestForms, load_forms
+from saksi.forensics.report import report_from_forms
 
 PLAN = AnomalyPlan(
     extra_digit=30,
@@ -186,17 +187,18 @@ def test_more_voters_of_one_sex_than_its_dpt_and_the_other_lists_is_flagged(
     limit = v["dpt_perempuan"] + others
     voters = v["pengguna_hak_pilih"]
 
-    def female_voters(count: int) -> list[checks.Flag]:
+    def female_voters(count: int) -> ContestForms:
         values = {
             **v,
             "pengguna_hak_pilih_perempuan": count,
             "pengguna_hak_pilih_laki": voters - count,  # the gender split still holds
         }
-        changed = _with_official_form(forms, index, values)
-        return checks.sex_turnout_flags(changed, forms.official)
+        return _with_official_form(forms, index, values)
 
-    assert female_voters(limit) == []  # every non-DPT voter a woman: possible
-    [flag] = female_voters(limit + 1)
+    # Every non-DPT voter a woman: possible.
+    assert checks.sex_turnout_flags(female_voters(limit), forms.official) == []
+    over = female_voters(limit + 1)
+    [flag] = checks.sex_turnout_flags(over, forms.official)
     assert flag.tps_id == target.tps.tps_id
     assert flag.rule == "voters_exceed_dpt_by_sex"
     assert flag.detail == {
@@ -206,3 +208,11 @@ def test_more_voters_of_one_sex_than_its_dpt_and_the_other_lists_is_flagged(
         "other_lists": others,
     }
     assert f"{limit + 1} female voters" in flag.message
+    # The report carries it, as `saksi forensics` and the API serve it.
+    report = report_from_forms(over, n_bootstrap=10)
+    [served] = [f for f in report["flags"] if f["rule"] == "voters_exceed_dpt_by_sex"]
+    assert (served["tps_id"], served["source"], served["detail"]) == (
+        target.tps.tps_id,
+        forms.official,
+        flag.detail,
+    )

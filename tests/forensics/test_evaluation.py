@@ -36,6 +36,13 @@ def test_missed_names_each_planted_form_without_a_flag_of_the_rows_rules() -> No
     outlier = scores["turnout_outlier"]
     assert outlier.missed == (("A", "kpps"), ("C", "kpps"))
 
+    # A sex's turnout above 100% counts as impossible turnout too.
+    by_sex = {
+        s.name: s for s in score_flags([_flag("C", "voters_exceed_dpt_by_sex")], TRUTH, "kpps")
+    }
+    assert by_sex["impossible_turnout"].found == 1
+    assert by_sex["impossible_turnout"].missed == (("A", "kpps"), ("B", "kpps"))
+
     digit = scores["extra_digit"]
     assert (digit.found, digit.missed) == (1, ())
     # Its row counts every per-form rule: A and D carry a planted error, E does not.

@@ -70,9 +70,9 @@ def test_planted_errors_carry_their_likely_correction(
         if t["tps"] in corrected and corrected[t["tps"]]["correction"].get(t["field"]) != t["true"]
     ]
     assert len(right) >= 0.8 * len(planted)
-    # At most one: an inserted digit (7 typed 97) can read as two digits transposed in
-    # another choice (126 typed 216), which real 2019 forms show is the likelier slip.
-    assert len(wrong) <= 1, wrong
+    # The one wrong answer: 03's 7 typed 97 (a digit inserted) reads as 01's 126 typed
+    # 216 (two digits transposed), which real 2019 forms show is the likelier slip.
+    assert [t["tps"] for t in wrong] in ([], ["6571011003030"]), wrong
     for flag in corrected.values():
         assert 0.9 <= flag["confidence"] <= 1.0
         names = set(flag["correction"])

@@ -175,7 +175,8 @@ _SEXES = (
 def sex_turnout_flags(forms: ContestForms, source: str) -> list[Flag]:
     """Turnout above 100% within one sex: the voters of a sex are its DPT's voters, at
     most its DPT, plus some of the DPTb and DPK voters. Ballots added for a pair and
-    split between the sexes break this before the whole TPS passes its DPT."""
+    split between the sexes break this when that sex's turnout was already near its DPT,
+    even while the TPS as a whole stays within its DPT. Skipped where a field is absent."""
     out = []
     for form in forms.forms(source):
         get = form.values.get
