@@ -39,7 +39,7 @@ from saksi.cli.readonly import open_store_readonly  # noqa: E402
 from saksi.examples.synthetic import AnomalyPlan  # noqa: E402
 from saksi.examples.synthetic_election import build_synthetic  # noqa: E402
 from saksi.forensics.checks import Flag  # noqa: E402
-from saksi.forensics.evaluation import score_flags  # noqa: E402
+from saksi.forensics.evaluation import DETECTORS, score_flags  # noqa: E402
 from saksi.forensics.forms import ContestForms, load_forms  # noqa: E402
 from saksi.forensics.report import report_from_forms  # noqa: E402
 from saksi.ingest.rules import reserve_cap  # noqa: E402
@@ -100,6 +100,40 @@ def _why_missed(tps: str, entry: dict[str, Any], forms: ContestForms) -> str:
     )
 
 
+def _stuffing_by_visibility(
+    truth: list[dict[str, Any]], report: dict[str, Any], forms: ContestForms
+) -> str:
+    """The stuffed forms of the impossible-turnout row grouped by what can show them: past
+    the reserve cap, a copy from another source, or neither (then only a rule on the form's
+    own figures can), each with how many were found and by which rules the last group."""
+    rules = DETECTORS["impossible_turnout"][1]
+    found: dict[str, set[str]] = {}
+    for flag in report["flags"]:
+        if flag["source"] == forms.official and flag["rule"] in rules:
+            found.setdefault(flag["tps_id"], set()).add(flag["rule"])
+    copied = {f.tps.tps_id for s in forms.sources if s != forms.official for f in forms.forms(s)}
+    dpt = {f.tps.tps_id: f.tps.dpt for f in forms.forms(forms.official)}
+    groups: dict[str, list[str]] = {
+        "past DPT + 2%": [],
+        "within, copied": [],
+        "within, no copy": [],
+    }
+    for entry in truth:
+        if entry["kind"] != "inflated_turnout" or entry["source"] != forms.official:
+            continue
+        tps, cap = entry["tps"], dpt.get(entry["tps"])
+        if cap is not None and entry["planted"] > reserve_cap(cap):
+            groups["past DPT + 2%"].append(tps)
+        else:
+            groups["within, copied" if tps in copied else "within, no copy"].append(tps)
+    parts = [
+        f"{name} {len(members)} (found {sum(1 for t in members if t in found)})"
+        for name, members in groups.items()
+    ]
+    by = sorted({r for t in groups["within, no copy"] for r in found.get(t, ())})
+    return "; ".join(parts) + (f", found by {', '.join(by)}" if by else "")
+
+
 def _flags(report: dict[str, Any]) -> list[Flag]:
     return [
         Flag(f["tps_id"], f["contest"], f["source"], f["rule"], f["message"], f["detail"])
@@ -122,6 +156,8 @@ def planted(work: Path, provinces: tuple[str, ...] | None) -> bool:
         if score.name in TARGETED:
             passed &= score.recall >= TARGET_RECALL and score.precision >= TARGET_PRECISION
             missed.extend((score.name, key) for key in score.missed)
+    print(f"[planted]   impossible_turnout stuffed forms: "
+          f"{_stuffing_by_visibility(truth, report, forms)}")  # fmt: skip
     planted_at = {(t["tps"], t["source"]): t for t in truth if "tps" in t}
     for name, key in missed:
         print(f"[planted]   {name} missed: {_why_missed(key[0], planted_at[key], forms)}")
