@@ -40,9 +40,9 @@ from saksi.election.election import Election
 from saksi.errors import SaksiError
 from saksi.keys.ed25519 import SigningKey
 from saksi.ladder.build import example_recap_key, recap_entry, recap_payload
+from saksi.ladder.report import tps_sums
 from saksi.log.entry import Entry, EntryType
 from saksi.registry.model import Level
-from saksi.tally.query import region_totals
 
 __all__ = [
     "DEMO_LADDER",
@@ -108,7 +108,7 @@ def build_ladder(
     ]
     regions = _recap_regions(election)
     _register_recap_bodies(election, [r for level in RECAP_LEVELS for r in regions[level]])
-    plants = _Plants.choose(election, rng, contest, plan)
+    plants = _Plants.choose(election, rng, contest, official, plan)
     for level in RECAP_LEVELS:
         entries: list[Entry] = []
         for region in regions[level]:
@@ -129,14 +129,6 @@ def _official_source(election: Election) -> str:
     if not found:
         raise SaksiError(f"election {election.election_id} has no official source")
     return found[0]
-
-
-def _reported(election: Election, contest: str, source: str, region: str) -> int:
-    """How many TPS of ``region`` have a current form of ``source``."""
-    counts = election.state.tally.row(contest, source, region)
-    if not counts:
-        return 0
-    return int(election.state.tally.layout(contest, source).to_json(counts)["tps_reported"])
 
 
 def _current_form(
@@ -267,7 +259,12 @@ class _Plants:
 
     @classmethod
     def choose(
-        cls, election: Election, rng: np.random.Generator, contest: str, plan: LadderPlan
+        cls,
+        election: Election,
+        rng: np.random.Generator,
+        contest: str,
+        official: str,
+        plan: LadderPlan,
     ) -> _Plants:
         state = election.state
         assert state.manifest is not None
@@ -286,16 +283,15 @@ class _Plants:
                 f"election has {len(kecamatan)}"
             )
         picked = [kecamatan[i] for i in rng.permutation(len(kecamatan))[:wanted].tolist()]
-        desa_rows = picked[: plan.inflated_rows + plan.copied_rows]
-        official = _official_source(election)
-        election.flush()  # region_totals reads the store
-        complete = {
-            desa
-            for region in desa_rows
-            for desa in state.ladder.children(state.manifest, contest, region)
-            if _reported(election, contest, official, desa)
-            >= region_totals(election.store, contest, desa)[0]
-        }
+        desa = [
+            child
+            for region in picked[: plan.inflated_rows + plan.copied_rows]
+            for child in state.ladder.children(state.manifest, contest, region)
+        ]
+        election.flush()  # the sums are read from the store
+        # The ladder check's own rule: it compares a row only with a complete TPS sum.
+        sums = tps_sums(election.store, contest, desa)
+        complete = {d for d in desa if sums.complete(d, official)}
         deflated: dict[str, set[str]] = {}
         for region in picked[plan.inflated_rows + plan.copied_rows :]:
             parent = state.registry.regions[region].parent

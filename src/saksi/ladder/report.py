@@ -23,11 +23,13 @@ from saksi.tally.query import default_contest, layout
 
 __all__ = [
     "RecordedRecap",
+    "TpsSums",
     "all_differences",
     "current_recaps",
     "objections",
     "official_source",
     "region_ladder",
+    "tps_sums",
     "trail",
 ]
 
@@ -91,14 +93,15 @@ class TpsSums:
         }
 
 
-def _tps_sums(store: Store, contest: str, regions: list[str]) -> TpsSums:
+def tps_sums(store: Store, contest: str, regions: list[str]) -> TpsSums:
+    """Each source's sum of current TPS forms in each of ``regions``, with its coverage."""
     sums = TpsSums({r: {} for r in regions}, {}, {})
     for first in range(0, len(regions), 500):
-        _add_tps_sums(store, contest, regions[first : first + 500], sums)
+        _addtps_sums(store, contest, regions[first : first + 500], sums)
     return sums
 
 
-def _add_tps_sums(store: Store, contest: str, regions: list[str], sums: TpsSums) -> None:
+def _addtps_sums(store: Store, contest: str, regions: list[str], sums: TpsSums) -> None:
     if not regions:
         return
     marks = ", ".join("?" for _ in regions)
@@ -168,7 +171,7 @@ def all_differences(store: Store, contest: str | None = None) -> list[Difference
     contest_id = _contest(store, contest)
     recaps = current_recaps(store, contest_id)
     rows = sorted({row.region for r in recaps.values() for row in r.recap.rows})
-    sums = _tps_sums(store, contest_id, rows)
+    sums = tps_sums(store, contest_id, rows)
     found: list[Difference] = []
     for recorded in recaps.values():
         found.extend(recap_differences(recorded, sums, recaps))
@@ -340,7 +343,7 @@ def region_ladder(store: Store, region_id: str, contest: str | None = None) -> d
         for (c,) in store.query("SELECT id FROM regions WHERE parent = ? ORDER BY id", (rid,))
     ]
     recaps = current_recaps(store, contest_id, [rid, *children, *([parent] if parent else [])])
-    sums = _tps_sums(store, contest_id, [rid, *children])
+    sums = tps_sums(store, contest_id, [rid, *children])
     own = recaps.get(rid)
     parent_recap = recaps.get(parent) if parent else None
     parent_row = parent_recap.recap.row(rid) if parent_recap else None
@@ -442,7 +445,7 @@ def trail(store: Store, tps_id: str, choice: str, contest: str | None = None) ->
     )
     votes = json.loads(form[0][0])["votes"].get(choice) if form else None
     steps.append({"step": "tps", "where": tps_id, "value": votes})
-    sums = _tps_sums(store, contest_id, path)
+    sums = tps_sums(store, contest_id, path)
 
     def tps_sum(region: str) -> dict[str, Any]:
         value = sums.figures.get(region, {}).get(official or "", {}).get(choice)
