@@ -38,7 +38,7 @@ from saksi.cli.demo import anomaly_plan  # noqa: E402
 from saksi.cli.readonly import open_store_readonly  # noqa: E402
 from saksi.examples.synthetic import AnomalyPlan  # noqa: E402
 from saksi.examples.synthetic_election import build_synthetic  # noqa: E402
-from saksi.forensics.checks import Flag  # noqa: E402
+from saksi.forensics.checks import FORENSIC_RULES, Flag  # noqa: E402
 from saksi.forensics.evaluation import DETECTORS, score_flags  # noqa: E402
 from saksi.forensics.forms import ContestForms, load_forms  # noqa: E402
 from saksi.forensics.report import report_from_forms  # noqa: E402
@@ -170,13 +170,7 @@ def planted(work: Path, provinces: tuple[str, ...] | None) -> bool:
             entry is None
             or key in seen
             or entry["kind"] not in ("extra_digit", "total_in_candidate", "swapped_fields")
-            or flag["rule"]
-            in (
-                "source_disagreement",
-                "voters_exceed_dpt_by_sex",
-                "turnout_outlier",
-                "share_outlier",
-            )
+            or flag["rule"] in FORENSIC_RULES  # checks that propose no correction
         ):
             continue  # fmt: skip
         seen.add(key)
