@@ -8,8 +8,10 @@ Usage: .venv/bin/python bench/forensics.py [--provinces 35|all] [--national DIR]
    `saksi example synthetic --truth`. Printed per anomaly type: planted, found, recall,
    flagged, true flags, precision (saksi.forensics.evaluation), each planted form a
    targeted row missed (its planted change, the rules it breaks, the sources holding a
-   copy), the likely corrections of planted arithmetic breaks (right, wrong, unsure), and
-   whether every planted fixed-share region is flagged.
+   copy), the likely corrections of planted arithmetic breaks (right, wrong, unsure), how
+   many stuffed forms that break a form rule were given a correction (none should be: no
+   single field is wrong on them), and whether every planted fixed-share region is
+   flagged.
    Targets: recall >= 0.99 and precision >= 0.95 for extra digits, arithmetic breaks and
    impossible turnout; every fixed-share region of at least 200 TPS found.
 2. Clean. The same provinsi with nothing planted: region-level alarms among all
@@ -42,7 +44,7 @@ from saksi.forensics.checks import FORENSIC_RULES, Flag  # noqa: E402
 from saksi.forensics.evaluation import DETECTORS, score_flags  # noqa: E402
 from saksi.forensics.forms import ContestForms, load_forms  # noqa: E402
 from saksi.forensics.report import report_from_forms  # noqa: E402
-from saksi.ingest.rules import reserve_cap  # noqa: E402
+from saksi.ingest.rules import RULES, reserve_cap  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 TARGET_RECALL, TARGET_PRECISION, TARGET_SECONDS = 0.99, 0.95, 60.0
@@ -183,6 +185,12 @@ def planted(work: Path, provinces: tuple[str, ...] | None) -> bool:
             wrong += 1
     print(f"[planted] likely corrections of flagged planted errors: right {right}, "
           f"wrong {wrong}, unsure {unsure}")  # fmt: skip
+    # A stuffed form has no single wrong field: any correction proposed for it is wrong.
+    stuffed = {k for k, t in planted_at.items() if t["kind"] == "inflated_turnout"}
+    broken = {(f["tps_id"], f["source"]) for f in report["flags"] if f["rule"] in RULES}
+    corrected = {(f["tps_id"], f["source"]) for f in report["flags"] if "correction" in f}
+    print(f"[planted] stuffed forms breaking a form rule: {len(stuffed & broken)}, "
+          f"given a correction: {len(stuffed & corrected)}")  # fmt: skip
     regions = report["region_statistics"]
     flagged = {f["region"] for f in regions["flags"]}
     sizes = {r["region"]: r["tps"] for r in regions["regions"]}

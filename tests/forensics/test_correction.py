@@ -170,6 +170,42 @@ def test_the_invalid_count_left_tells_the_wrong_total() -> None:
     assert ranked[0].field in {"01", "02"}
 
 
+def stuffed_full_form(added: int) -> tuple[dict[str, int], dict[str, int]]:
+    """consistent_full_form with ``added`` ballots for 01 carried through every total, as
+    a stuffer writes them, past the 255 ballots the TPS received (DPT 250 + 2%)."""
+    fields = consistent_full_form()
+    for name in ("pengguna_hak_pilih", "suara_sah", "suara_total", "surat_suara_digunakan"):
+        fields[name] += added
+    fields["pengguna_dpt"] = fields["dpt"]
+    fields["pengguna_dpk"] = fields["pengguna_hak_pilih"] - fields["dpt"] - 3
+    fields["pengguna_hak_pilih_laki"] += added // 2
+    fields["pengguna_hak_pilih_perempuan"] += added - added // 2
+    fields["surat_suara_rusak"] = fields["surat_suara_sisa"] = 0
+    return {"01": 120 + added, "02": 80}, fields
+
+
+def test_stuffed_ballots_are_not_read_as_a_mistyped_ballots_received() -> None:
+    votes, fields = stuffed_full_form(55)
+    typed = Form(votes, fields, 250)
+    assert broken_sums(typed) == ["ballot_accounting"]
+    # Raising ballots received to the ballots used would mend the sum, but a TPS receives
+    # DPT + 2% (255, as written): more than that is no typing slip.
+    result = likely_correction(typed)
+    assert isinstance(result, Unsure)
+    assert result.candidates[0].changes == {"surat_suara_diterima": 260}
+    assert result.candidates[0].confidence < 0.2
+
+
+def test_ballots_received_mistyped_off_the_reserve_is_put_back_on_it() -> None:
+    fields = {**consistent_full_form(), "surat_suara_diterima": 265}
+    result = likely_correction(Form({"01": 120, "02": 80}, fields, 250))
+    # Damaged 1 -> 11 or unused 49 -> 59 mend the sum as well, but leave 265 received
+    # where DPT 250 + 2% is 255.
+    assert isinstance(result, Correction)
+    assert result.changes == {"surat_suara_diterima": 255}
+    assert result.confidence >= 0.9
+
+
 def test_two_equally_good_corrections_are_unsure() -> None:
     # 01 or 02 could each be one digit off by 5 and page 1 cannot tell them apart.
     typed = form(88, 139, valid=222, invalid=2, voters=224)

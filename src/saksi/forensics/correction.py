@@ -32,7 +32,9 @@ Method: a small Bayesian model of how a consistent form became the written one.
      (page 1's voters minus the corrected valid votes, or the typed invalid figure) than
      under flat ones; a kernel mixture over the neighbours (so a desa with two kinds of
      TPS keeps both), mixed with the flat model so that an odd TPS is never ruled out.
-     Neighbours with close TPS numbers in the same desa weigh more.
+     Neighbours with close TPS numbers in the same desa weigh more. Ballots received
+     are weighed against the DPT plus the 2% reserve a TPS receives
+     (``RECEIVED_AT_RESERVE``).
    A one-digit substitution that copies the digit at the same place in another figure of
    the result block (01 typed with 02's units digit) is likelier than one to any other
    digit. The kernels' widths, the closeness weights, the copied-digit share and the
@@ -157,6 +159,13 @@ FAR_GAP = 10  # a neighbour in another desa weighs as one ten TPS numbers away
 COPIED_DIGIT = 0.4
 RESULT_BLOCK = ("suara_sah", "suara_tidak_sah", "suara_total", "pengguna_hak_pilih")
 MAX_DPT = 300  # BRIEF: a domestic TPS has at most 300 registered voters
+# BRIEF: a TPS receives DPT plus a 2% reserve in ballots. A correction that moves ballots
+# received away from that figure (or onto it) is weighed by this prior: the figure itself
+# with RECEIVED_AT_RESERVE, any of RECEIVED_SPREAD values near it with the rest, and a
+# value above it (more ballots than are delivered) is a second irregularity. Without it,
+# a stuffed form (more ballots used than received) reads as a mistyped "received".
+RECEIVED_AT_RESERVE = 0.9
+RECEIVED_SPREAD = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -633,6 +642,7 @@ class _Plausibility:
     def __init__(self, form: Form, neighbours: Sequence[Form]):
         self.choices = tuple(form.votes)
         self.dpt = form.dpt
+        self.received = _received_prior(form)
         usable = [n for n in neighbours if _consistent_votes(n, self.choices)]
         self.shares = _Kernels()
         if len(usable) >= MIN_NEIGHBOURS:
@@ -668,7 +678,7 @@ class _Plausibility:
 
     def ratio(self, form: Form) -> float:
         counts = [form.votes[c] for c in self.choices]
-        out = 1.0
+        out = _received_prior(form) / self.received
         if self.shares:
             flat = _log_dirichlet_multinomial(counts, [1.0] * len(counts))
             out *= self.shares.ratio(counts, flat)
@@ -722,6 +732,18 @@ class _Kernels:
         total = sum(w * math.exp(x - top) for x, w in zip(logs, self.weights, strict=True))
         mean = math.exp(top) * total / sum(self.weights)
         return FLAT_MIX + (1 - FLAT_MIX) * mean
+
+
+def _received_prior(form: Form) -> float:
+    """Prior of the form's ballots received, from its registry DPT (1.0: not weighed)."""
+    received = form.fields.get("surat_suara_diterima")
+    if received is None or not form.dpt:
+        return 1.0
+    cap = reserve_cap(form.dpt)
+    if received == cap:
+        return RECEIVED_AT_RESERVE
+    off = (1 - RECEIVED_AT_RESERVE) / RECEIVED_SPREAD
+    return off * SECOND_ERROR if received > cap else off  # above: more than is delivered
 
 
 def _closeness(form: Form, other: Form, power: float) -> float:
