@@ -154,3 +154,21 @@ def test_an_unknown_contest_or_folder_is_refused_in_words(
     assert missing.returncode != 0
     assert "Traceback" not in missing.stderr
     assert "nowhere" in missing.stderr
+
+
+def test_an_html_report_that_cannot_be_written_is_refused_in_words(
+    election: tuple[Path, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    folder, _ = election
+    page = tmp_path / "no-such-folder" / "report.html"
+    refused = run_saksi("forensics", folder, "--html", page, check=False)
+    assert refused.returncode == 1
+    assert f"cannot write the HTML report to {page}: no folder" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert refused.stdout == ""  # refused before the work, not after it
+    # A folder where the file should go is refused in words too.
+    (tmp_path / "taken").mkdir()
+    clash = run_saksi("forensics", folder, "--html", tmp_path / "taken", check=False)
+    assert clash.returncode != 0
+    assert "is a directory" in clash.stderr
+    assert "Traceback" not in clash.stderr

@@ -4,6 +4,7 @@ statistics, as a summary, as JSON, or as a self-contained HTML report."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -34,12 +35,19 @@ def forensics(
     from saksi.cli.readonly import open_store_readonly
     from saksi.forensics.report import forensics_report
 
+    if html_file is not None:
+        _check_writable(html_file)  # before the work: a national report takes half a minute
     with open_store_readonly(election_dir) as store:
         report = forensics_report(store, contest, seed=seed, parallel=True)
     if html_file is not None:
         from saksi.forensics.html import html_report
 
-        html_file.write_text(html_report(report), encoding="utf-8")
+        try:
+            html_file.write_text(html_report(report), encoding="utf-8")
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot write the HTML report to {html_file}: {error.strerror or error}"
+            ) from None
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, sort_keys=True))
         return
@@ -58,3 +66,11 @@ def forensics(
         click.echo(f"  {flag['region']} {flag['test']}: adjusted p {flag['adjusted_p_value']:.3g}")
     if html_file is not None:
         click.echo(f"HTML report: {html_file}")
+
+
+def _check_writable(path: Path) -> None:
+    folder = path.parent
+    if not folder.is_dir():
+        raise click.ClickException(f"cannot write the HTML report to {path}: no folder {folder}")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise click.ClickException(f"cannot write the HTML report to {path}: not writable")
