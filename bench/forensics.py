@@ -163,20 +163,21 @@ def planted(work: Path, provinces: tuple[str, ...] | None) -> bool:
     planted_at = {(t["tps"], t["source"]): t for t in truth if "tps" in t}
     for name, key in missed:
         print(f"[planted]   {name} missed: {_why_missed(key[0], planted_at[key], forms)}")
-    right = wrong = unsure = 0
-    seen = set()
+    # A form's correction rides on the flags of the rules it mends: any of them gives it.
+    proposed: dict[tuple[str, str], dict[str, int] | None] = {}
     for flag in report["flags"]:
-        entry = planted_at.get((flag["tps_id"], flag["source"]))
         key = (flag["tps_id"], flag["source"])
+        entry = planted_at.get(key)
         if (
             entry is None
-            or key in seen
             or entry["kind"] not in ("extra_digit", "total_in_candidate", "swapped_fields")
             or flag["rule"] in FORENSIC_RULES  # checks that propose no correction
         ):
             continue  # fmt: skip
-        seen.add(key)
-        correction = flag.get("correction")
+        proposed[key] = proposed.get(key) or flag.get("correction")
+    right = wrong = unsure = 0
+    for key, correction in proposed.items():
+        entry = planted_at[key]
         if correction is None:
             unsure += 1
         elif correction.get(entry["field"]) == entry["true"]:

@@ -18,6 +18,7 @@ from saksi.forensics import checks
 from saksi.forensics.evaluation import score_flags
 from saksi.forensics.forms import ContestForms, load_forms
 from saksi.forensics.report import report_from_forms
+from saksi.ingest.rules import RULES, check_rules
 
 PLAN = AnomalyPlan(
     extra_digit=30,
@@ -216,3 +217,81 @@ def test_more_voters_of_one_sex_than_its_dpt_and_the_other_lists_is_flagged(
         forms.official,
         flag.detail,
     )
+
+
+def _retyped(forms: ContestForms, index: int, values: dict[str, int], dpt: int) -> ContestForms:
+    """The official form at ``index`` with ``values`` and registry ``dpt``, and the rules it
+    then breaks (as ingest would have stored them)."""
+    official = forms.forms(forms.official)
+    form = official[index]
+    votes = {c: values[c] for c in form.choices}
+    fields = {k: v for k, v in values.items() if k not in votes}
+    rules = check_rules(votes, fields, domestic=True, registry_dpt=dpt, max_dpt=300)
+    changed = dataclasses.replace(
+        form, values=values, tps=dataclasses.replace(form.tps, dpt=dpt), rules=tuple(rules)
+    )
+    return dataclasses.replace(
+        forms,
+        by_source={
+            **forms.by_source,
+            forms.official: [*official[:index], changed, *official[index + 1 :]],
+        },
+    )
+
+
+def test_a_broken_rule_flag_gives_its_figures_and_the_correction_that_mends_it(
+    clean: tuple[ContestForms, list[dict[str, Any]]],
+) -> None:
+    forms, _ = clean
+    index, target = next(
+        (i, f)
+        for i, f in enumerate(forms.forms(forms.official))
+        if f.tps.domestic and f.tps.dpt and 10 <= f.values["01"] < 100
+    )
+    v = target.values
+    typed = int(f"{str(v['01'])[0]}3{str(v['01'])[1:]}")  # 41 typed as 431 (BRIEF)
+    votes = sum(v[c] for c in target.choices) - v["01"] + typed
+    # The registry's DPT 20 below the voters: the voters break DPT + 2% whatever 01 is.
+    low_dpt = v["pengguna_hak_pilih"] - 20
+    report = report_from_forms(_retyped(forms, index, {**v, "01": typed}, low_dpt), n_bootstrap=10)
+    flags = {f["rule"]: f for f in report["flags"] if f["tps_id"] == target.tps.tps_id}
+    assert {"votes_sum_valid", "count_exceeds_tps_cap", "voters_exceed_dpt_reserve"} <= set(flags)
+    summed = flags["votes_sum_valid"]
+    assert f"01 {typed} + " in summed["message"]
+    assert f"= {votes}, but suara_sah is {v['suara_sah']}" in summed["message"]
+    assert summed["detail"]["figures"] == {
+        **{c: v[c] for c in target.choices},
+        "01": typed,
+        "suara_sah": v["suara_sah"],
+    }
+    assert summed["correction"] == {"01": v["01"]}
+    assert summed["detail"]["typed"] == {"01": typed}
+    assert summed["detail"]["edit"] == "digit_inserted"
+    assert f"likely true value 01 {v['01']} (one digit too many" in summed["message"]
+    assert f"the largest count is 01 {typed}" in flags["count_exceeds_tps_cap"]["message"]
+    assert flags["count_exceeds_tps_cap"]["correction"] == {"01": v["01"]}
+    # The correction leaves the voters above DPT + 2%: that flag does not carry it.
+    reserve = flags["voters_exceed_dpt_reserve"]
+    assert "correction" not in reserve
+    assert (
+        f"pengguna_hak_pilih {v['pengguna_hak_pilih']}, but DPT {low_dpt} + 2%"
+        in (reserve["message"])
+    )
+
+
+def test_a_stuffed_form_gets_no_correction_and_its_flags_say_why(
+    planted: tuple[ContestForms, list[dict[str, Any]]],
+) -> None:
+    forms, truth = planted
+    stuffed = {t["tps"] for t in truth if t["kind"] == "inflated_turnout"}
+    report = report_from_forms(forms, n_bootstrap=10)
+    mine = [
+        f
+        for f in report["flags"]
+        if f["tps_id"] in stuffed and f["source"] == forms.official and f["rule"] in RULES
+    ]
+    assert {f["rule"] for f in mine} >= {"ballot_accounting", "voters_exceed_dpt_reserve"}
+    for flag in mine:
+        assert "correction" not in flag, flag["message"]
+        assert flag["detail"]["unsure"] in flag["message"]
+        assert "no likely correction" in flag["message"]

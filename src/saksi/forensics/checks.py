@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from saksi.forensics.correction import Correction, Unsure
+from saksi.forensics.figures import correction_words, rule_figures
 from saksi.forensics.forms import ContestForms, Form
 from saksi.ingest.rules import RULES
 
@@ -65,24 +67,38 @@ class Flag:
 
 
 def consistency_flags(
-    forms: ContestForms, source: str, correct: Callable[[Form], tuple[dict[str, int], float] | None]
+    forms: ContestForms, source: str, correct: Callable[[Form], Correction | Unsure | None]
 ) -> list[Flag]:
-    """One flag per consistency rule a form breaks; ``correct`` proposes the likely true
-    value of an arithmetic break (or None: unsure)."""
+    """One flag per consistency rule a form breaks, with the figures it compares; ``correct``
+    proposes the likely true value of an arithmetic break, or says why it is unsure. A
+    correction goes on the flags of the rules it mends, not on those it leaves broken."""
     out = []
     for form in forms.forms(source):
         if not form.rules:
             continue
-        correction, confidence = correct(form) or (None, None)
+        found = correct(form)
         for rule in form.rules:
+            words, figures = rule_figures(rule, form)
+            message = f"TPS {form.tps.tps_id}: {RULES.get(rule, rule)}"
+            detail: dict[str, Any] = {"figures": figures} if figures else {}
+            correction, confidence = None, None
+            if words:
+                message += f": {words}"
+            if isinstance(found, Correction) and rule not in found.remaining:
+                correction, confidence = dict(found.changes), round(found.confidence, 3)
+                detail |= {"edit": found.edit, "typed": {found.field: found.typed}}
+                message += f"; {correction_words(found)}"
+            elif isinstance(found, Unsure):
+                detail["unsure"] = found.reason
+                message += f"; {correction_words(found)}"
             out.append(
                 Flag(
                     form.tps.tps_id,
                     forms.contest,
                     source,
                     rule,
-                    f"TPS {form.tps.tps_id}: {RULES.get(rule, rule)}",
-                    {},
+                    message,
+                    detail,
                     correction,
                     confidence,
                 )
@@ -153,13 +169,15 @@ def disagreement_flags(forms: ContestForms) -> list[Flag]:
             f"{source}: " + ", ".join(f"{n} {b}" for n, (_, b) in differs.items())
             for source, differs in differing.items()
         )
+        names = sorted({n for differs in differing.values() for n in differs})
+        own = ", ".join(f"{n} {official[tps_id].values[n]}" for n in names)
         out.append(
             Flag(
                 tps_id,
                 forms.contest,
                 forms.official,
                 "source_disagreement",
-                f"TPS {tps_id}: the official form differs from other copies ({words})",
+                f"TPS {tps_id}: the official form, with {own}, differs from other copies ({words})",
                 {"copies": differing},
             )
         )

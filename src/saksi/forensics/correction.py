@@ -41,7 +41,9 @@ Method: a small Bayesian model of how a consistent form became the written one.
    carried share are fitted without labels on the 2019 Situng forms
    (bench/correction_priors_2019.py).
 3. Confidence = the candidate's score over the total, the total including ``UNEXPLAINED``
-   for what no candidate covers (two fields of the rule wrong at once). Candidates giving
+   for what no candidate covers (two fields of the rule wrong at once, or a form
+   written as it was counted, such as a stuffed one), times the cost of the rules the
+   written form breaks that the candidates leave broken too. Candidates giving
    the same value to the same field pool their scores. It means: under this model, the
    probability that the field's true value is ``value``. On the 2019 Situng forms the
    proposals at 0.9 and above were right 247 times in 250 (bench/forensics_2019.py). A
@@ -161,9 +163,9 @@ RESULT_BLOCK = ("suara_sah", "suara_tidak_sah", "suara_total", "pengguna_hak_pil
 MAX_DPT = 300  # BRIEF: a domestic TPS has at most 300 registered voters
 # BRIEF: a TPS receives DPT plus a 2% reserve in ballots. A correction that moves ballots
 # received away from that figure (or onto it) is weighed by this prior: the figure itself
-# with RECEIVED_AT_RESERVE, any of RECEIVED_SPREAD values near it with the rest, and a
-# value above it (more ballots than are delivered) is a second irregularity. Without it,
-# a stuffed form (more ballots used than received) reads as a mistyped "received".
+# with RECEIVED_AT_RESERVE, any of RECEIVED_SPREAD values near it with the rest. None may
+# raise them above it: more ballots than a TPS is given would be no correction. Without
+# this, a stuffed form (more ballots used than received) reads as a mistyped "received".
 RECEIVED_AT_RESERVE = 0.9
 RECEIVED_SPREAD = 50
 
@@ -256,13 +258,11 @@ def rank_corrections(
     found = _scored(form, neighbours, domestic, max_dpt)
     if found is None:
         return None
-    scored, order = found
+    scored, order, shared = found
     if not scored:
         return []
     values = {**form.fields, **form.votes}
-    # Whatever else explains the form must also explain the rules every candidate leaves
-    # broken, at best as cheaply as the cheapest candidate does.
-    total = sum(item.score for item in scored) + UNEXPLAINED * max(i.residual for i in scored)
+    total = sum(item.score for item in scored) + UNEXPLAINED * shared
     pooled: dict[tuple[str, int], float] = {}
     best: dict[tuple[str, int], _Scored] = {}
     for item in scored:
@@ -312,7 +312,7 @@ class _Scored:
 
 def _scored(
     form: Form, neighbours: Sequence[Form], domestic: bool, max_dpt: int
-) -> tuple[list[_Scored], _Order] | None:
+) -> tuple[list[_Scored], _Order, float] | None:
     """Each candidate that mends the first broken sum rule, scored; None if no sum rule
     is broken."""
     clash = set(form.votes) & set(form.fields)
@@ -328,7 +328,8 @@ def _scored(
             max_dpt=max_dpt,
         )
 
-    broken_now = [rule for rule in broken(form) if rule in RELATIONS]
+    typed_broken = broken(form)
+    broken_now = [rule for rule in typed_broken if rule in RELATIONS]
     if not broken_now:
         return None
     values = {**form.fields, **form.votes}
@@ -342,6 +343,8 @@ def _scored(
         if first.isdisjoint(candidate.changes):
             continue  # the wrong field is sought in the first broken sum rule
         corrected = apply_changes(form, candidate.changes)
+        if _received_past_reserve(form, corrected):
+            continue
         remaining = tuple(broken(corrected))
         if broken_now[0] in remaining:
             continue  # the wrong field is sought in the first broken sum rule
@@ -350,7 +353,27 @@ def _scored(
         if score > 0:
             primary = min(candidate.changes, key=order)
             scored.append(_Scored(score, primary, candidate, remaining, residual))
-    return scored, order
+    return scored, order, _shared_residual(scored, linked, form, set(typed_broken))
+
+
+def _shared_residual(
+    scored: Sequence[_Scored], linked: set[str], form: Form, typed_broken: set[str]
+) -> float:
+    """The cost of the rules the written form breaks that a candidate leaves broken, as
+    cheaply as any candidate leaves them: what any other explanation of the form must
+    explain too. Rules a candidate breaks anew are its own to pay for."""
+    return max(
+        (
+            _residual(
+                [rule for rule in item.remaining if rule in typed_broken],
+                linked,
+                apply_changes(form, item.candidate.changes),
+                item.candidate.changes,
+            )
+            for item in scored
+        ),
+        default=1.0,
+    )
 
 
 def _linked_rules(first: str, form: Form) -> set[str]:
@@ -739,11 +762,18 @@ def _received_prior(form: Form) -> float:
     received = form.fields.get("surat_suara_diterima")
     if received is None or not form.dpt:
         return 1.0
-    cap = reserve_cap(form.dpt)
-    if received == cap:
+    if received == reserve_cap(form.dpt):
         return RECEIVED_AT_RESERVE
-    off = (1 - RECEIVED_AT_RESERVE) / RECEIVED_SPREAD
-    return off * SECOND_ERROR if received > cap else off  # above: more than is delivered
+    return (1 - RECEIVED_AT_RESERVE) / RECEIVED_SPREAD
+
+
+def _received_past_reserve(form: Form, corrected: Form) -> bool:
+    """Whether a candidate raises ballots received above DPT + 2%, more than a TPS is
+    given: that is no correction, it would make the form impossible another way."""
+    typed, value = (f.fields.get("surat_suara_diterima") for f in (form, corrected))
+    if not form.dpt or value is None or value == typed:
+        return False
+    return bool(value > reserve_cap(form.dpt))
 
 
 def _closeness(form: Form, other: Form, power: float) -> float:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from saksi.forensics import checks
-from saksi.forensics.correction import Correction, likely_correction
+from saksi.forensics.correction import Correction, Unsure, likely_correction
 from saksi.forensics.correction import Form as CorrectionForm
 from saksi.forensics.forms import ContestForms, Form, load_forms
 from saksi.forensics.ladder_flags import LADDER_RULES, store_ladder_flags
@@ -38,9 +38,7 @@ def _correction_form(form: Form) -> CorrectionForm:
     return CorrectionForm(votes, fields, form.tps.dpt, (form.tps.desa, form.tps.number))
 
 
-def _corrector(
-    forms: ContestForms, source: str
-) -> Callable[[Form], tuple[dict[str, int], float] | None]:
+def _corrector(forms: ContestForms, source: str) -> Callable[[Form], Correction | Unsure | None]:
     """The likely correction of a source's form, from that form and its neighbours of the
     same source only (never another source's copy)."""
     by_desa: dict[str, list[Form]] = defaultdict(list)
@@ -62,7 +60,7 @@ def _corrector(
 
     clean: dict[int, list[CorrectionForm]] = {}  # per desa or kecamatan
 
-    def correct(form: Form) -> tuple[dict[str, int], float] | None:
+    def correct(form: Form) -> Correction | Unsure | None:
         if not by_desa:
             index()
         near = by_desa[form.tps.desa]
@@ -72,12 +70,9 @@ def _corrector(
         neighbours = clean.get(id(near))
         if neighbours is None:
             neighbours = clean[id(near)] = [as_correction_form(f) for f in near if not f.rules]
-        found = likely_correction(
+        return likely_correction(
             _correction_form(form), neighbours=neighbours, domestic=form.tps.domestic
         )
-        if isinstance(found, Correction):
-            return dict(found.changes), round(found.confidence, 3)
-        return None
 
     return correct
 
