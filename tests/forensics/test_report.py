@@ -13,6 +13,7 @@ import pytest
 from conftest import DATA
 from saksi.examples.synthetic import AnomalyPlan
 from saksi.examples.synthetic_election import build_synthetic
+from saksi.forensics.html import html_report
 from saksi.ingest.rules import RULES
 from support import run_saksi, serving_election
 
@@ -132,6 +133,9 @@ def test_the_api_serves_the_same_report(
     assert f'href="/region/{FIXED}"' in table
     plots = flags_page.split(f'id="plots-{FIXED}"', 1)[1].split("</section>", 1)[0]
     assert plots.count("<svg") >= 4  # fingerprints, share histograms, digits
+    # And all TPS together, whether or not a region stands out.
+    overall = flags_page.split('id="plots-all"', 1)[1].split("</section>", 1)[0]
+    assert overall.count("<svg") == 8  # 3 fingerprints, 3 share histograms, 2 digit plots
 
 
 def test_rules_named_in_flags_are_documented(report: dict[str, Any]) -> None:
@@ -172,3 +176,50 @@ def test_an_html_report_that_cannot_be_written_is_refused_in_words(
     assert clash.returncode != 0
     assert "is a directory" in clash.stderr
     assert "Traceback" not in clash.stderr
+
+
+def test_all_tps_are_plotted_and_every_region_has_its_intervals(
+    election: tuple[Path, list[dict[str, Any]]], report: dict[str, Any], tmp_path: Path
+) -> None:
+    statistics = report["region_statistics"]
+    overall = statistics["overall"]
+    assert overall["tps"] == sum(r["tps"] for r in statistics["regions"])
+    assert sorted(overall["fingerprints"]) == ["01", "02", "03"]
+    for fingerprint in overall["fingerprints"].values():
+        assert sum(map(sum, fingerprint["counts"])) == fingerprint["n"] > 0
+    benford = overall["tests"]["second_digit_benford"]
+    assert "do not follow Benford's second-digit law even without fraud" in benford["note"]
+    low, high = overall["tests"]["last_digit"]["interval"]
+    assert low <= overall["tests"]["last_digit"]["statistic"] <= high
+    folder, _ = election
+    page = tmp_path / "report.html"
+    run_saksi("forensics", folder, "--html", page)
+    html = page.read_text(encoding="utf-8")
+    section = html.split(f"All {overall['tps']} TPS checked", 1)[1].split("</section>", 1)[0]
+    assert section.count("<svg") == 8
+    assert "even without fraud" in section  # the 2BL caveat, in the plot's caption
+    table = html.split("Statistics of every region", 1)[1]
+    for region in statistics["regions"]:
+        assert f"({region['region']})</td><td>{region['tps']}</td>" in table
+        dispersion = region["tests"]["dispersion:01"]
+        if dispersion["interval"]:
+            assert f"[{dispersion['interval'][0]:.3g}, {dispersion['interval'][1]:.3g}]" in table
+
+
+def test_the_html_report_links_each_flag_to_its_tps_and_photos() -> None:
+    flag = {
+        "tps_id": "6501011001001",
+        "contest": "PPWP",
+        "source": "kpps",
+        "rule": "votes_sum_valid",
+        "message": "TPS 6501011001001: 01 431 + 02 150 = 581, but suara_sah is 191",
+        "detail": {},
+        "tps_url": "/tps/6501011001001",
+        "photos": ["/photos/ab/ab12", "/photos/cd/cd34"],
+    }
+    empty = {"level": "kabupaten_kota", "method": "BH", "alpha": 0.05, "flags": [], "regions": []}
+    html = html_report({"contest": "PPWP", "flags": [flag], "region_statistics": empty})
+    row = html.split("<td>", 1)[1].split("</td>", 1)[0]
+    assert '<a href="/tps/6501011001001">6501011001001</a>' in row
+    assert '<a href="/photos/ab/ab12">photo 1</a>' in row
+    assert '<a href="/photos/cd/cd34">photo 2</a>' in row

@@ -7,13 +7,15 @@ dispersion index's job (:mod:`saksi.forensics.dispersion`).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import numpy.typing as npt
 from scipy import stats  # type: ignore[import-untyped]
 
 from saksi.forensics.statistics import DigitResult, FloatArray, IntArray, Seed, as_generator
 
-__all__ = ["BENFORD_SECOND_DIGIT", "last_digit_test", "second_digit_test"]
+__all__ = ["BENFORD_SECOND_DIGIT", "SECOND_DIGIT_NOTE", "last_digit_test", "second_digit_test"]
 
 # Benford's law for the second significant digit d: sum over first digits k of
 # log10(1 + 1/(10k + d)). Mean 4.187.
@@ -175,6 +177,12 @@ def _second_digits(values: IntArray) -> IntArray:
     return out
 
 
+SECOND_DIGIT_NOTE = (
+    "counts from TPS of at most 300 voters do not follow Benford's second-digit law even "
+    "without fraud, and fraud need not break it: shown beside the literature, never an alarm"
+)
+
+
 def second_digit_test(
     counts: npt.ArrayLike,
     *,
@@ -222,8 +230,9 @@ def second_digit_test(
                 f"only {kept.size} vote counts of {min_count} or more; "
                 f"the second-digit test needs {min_values}"
             ),
+            note=SECOND_DIGIT_NOTE,
         )
-    return _digit_result(
+    result = _digit_result(
         "second_digit_benford",
         _second_digits(kept),
         BENFORD_SECOND_DIGIT,
@@ -231,3 +240,4 @@ def second_digit_test(
         n_bootstrap=n_bootstrap,
         confidence=confidence,
     )
+    return dataclasses.replace(result, note=SECOND_DIGIT_NOTE)

@@ -97,9 +97,9 @@ def region_plots(region: dict[str, Any]) -> str:
     if "last_digit" in tests:
         parts.append(_digits(tests["last_digit"], f"{name}: last digits (dashed: expected)"))
     if "second_digit_benford" in tests:
-        parts.append(
-            _digits(tests["second_digit_benford"], f"{name}: second digits (dashed: Benford mean)")
-        )
+        benford = tests["second_digit_benford"]
+        note = f"; {benford['note']}" if benford.get("note") else ""
+        parts.append(_digits(benford, f"{name}: second digits (dashed: Benford mean{note})"))
     return "".join(p for p in parts if p)
 
 
@@ -124,6 +124,10 @@ def _flag_row(flag: dict[str, Any]) -> str:
         link = f'<a href="{escape(flag["region_url"])}">{escape(place)}</a>'
     else:
         link = f'<a href="{escape(flag["tps_url"])}">{escape(flag["tps_id"])}</a>'
+        link += "".join(
+            f' <a href="{escape(url)}">photo{f" {i}" if len(flag["photos"]) > 1 else ""}</a>'
+            for i, url in enumerate(flag.get("photos", []), start=1)
+        )
     return _cells(
         link,
         escape(flag["source"]),
@@ -133,9 +137,47 @@ def _flag_row(flag: dict[str, Any]) -> str:
     )
 
 
+def _figure(result: dict[str, Any]) -> str:
+    """One test's estimate with its interval and p-value, or why it was skipped."""
+    if result.get("skipped_reason"):
+        return f"skipped: {escape(result['skipped_reason'])}"
+    statistic, interval, p = result.get("statistic"), result.get("interval"), result["p_value"]
+    text = "–" if statistic is None else f"{statistic:.3g}"
+    if interval:
+        text += f" [{interval[0]:.3g}, {interval[1]:.3g}]"
+    if p is not None:
+        text += f", p {p:.2g}"
+    return text
+
+
+def _statistics_table(regions: list[dict[str, Any]]) -> str:
+    """Every region's tests: estimate [95% interval], p-value."""
+    keys = sorted({key for r in regions for key in r["tests"]})
+    rows = "".join(
+        _cells(
+            f"{escape(r['name'])} ({escape(r['region'])})",
+            str(r["tps"]),
+            *(_figure(r["tests"][k]) if k in r["tests"] else "" for k in keys),
+        )
+        for r in regions
+    )
+    return _table(("region", "TPS", *map(escape, keys)), rows)
+
+
 def _table(headers: tuple[str, ...], rows: str) -> str:
     head = "".join(f"<th>{h}</th>" for h in headers)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _overall(overall: dict[str, Any] | None) -> str:
+    if not overall:
+        return ""
+    return (
+        f"<section><h2>All {overall['tps']} TPS checked</h2>"
+        "<p>The forms of every region together: how turnout and each choice's share "
+        "fall across TPS (a share set by hand shows as a tight band or a spot), and the "
+        f"digits of the votes.</p>{region_plots(overall)}</section>"
+    )
 
 
 def html_report(report: dict[str, Any]) -> str:
@@ -169,6 +211,14 @@ def html_report(report: dict[str, Any]) -> str:
             f"{escape(regions['method'])}, alpha {regions['alpha']})</h2>",
             _table(("region", "test", "p", "adjusted p"), region_rows),
             plots,
+            _overall(regions.get("overall")),
+            f"<h2>Statistics of every region ({escape(regions['level'])})</h2>",
+            "<p>Each test's estimate with its 95% bootstrap interval and p-value (before the "
+            "multiple-testing control above). dispersion: 1 under binomial variation, far "
+            "below 1 for a fixed share; last_digit and second_digit_benford: the mean digit; "
+            "round_percent: TPS at round percentages over those expected; share_turnout: "
+            "Spearman correlation (never an alarm).</p>",
+            _statistics_table(regions["regions"]),
             f"<h2>Flags ({len(flags)}; first {min(len(flags), MAX_FLAGS)} shown)</h2>",
             _table(
                 ("TPS or recap row", "source", "rule", "what", "likely correction"),

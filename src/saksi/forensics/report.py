@@ -19,7 +19,7 @@ from saksi.forensics.correction import Form as CorrectionForm
 from saksi.forensics.forms import ContestForms, Form, load_forms
 from saksi.forensics.ladder_flags import LADDER_RULES, store_ladder_flags
 from saksi.forensics.multiple import flag_regions
-from saksi.forensics.statistics import RegionStatistics, region_statistics
+from saksi.forensics.statistics import RegionStatistics, plot_statistics, region_statistics
 from saksi.ingest.rules import RULES
 from saksi.store.base import Store
 from saksi.tally.query import default_contest
@@ -110,6 +110,26 @@ def all_region_statistics(
     }
 
 
+def overall_statistics(
+    inputs: dict[str, dict[str, Any]], choices: Sequence[str], seed: int, n_bootstrap: int
+) -> dict[str, Any]:
+    """Every region's forms pooled, for the plots of the whole election: its fingerprints
+    (turnout × share, and from them the spread of shares) and digit distributions."""
+    arrays = list(inputs.values())
+    pooled = plot_statistics(
+        {c: np.concatenate([a["votes"][c] for a in arrays] or [[]]) for c in choices},
+        *(np.concatenate([a[k] for a in arrays] or [[]]) for k in ("valid_votes", "voters", "dpt")),
+        rng=np.random.default_rng([seed, len(inputs)]),
+        n_bootstrap=n_bootstrap,
+    )
+    return {
+        "region": None,
+        "name": "all TPS",
+        "tps": sum(len(a["valid_votes"]) for a in arrays),
+        **pooled.to_json(),
+    }
+
+
 def _regions(
     forms: ContestForms, inputs: dict[str, dict[str, Any]], results: dict[str, RegionStatistics]
 ) -> dict[str, Any]:
@@ -187,6 +207,7 @@ def report_from_forms(
         ]
         items.append(item)
     regions = _regions(forms, inputs, results)
+    regions["overall"] = overall_statistics(inputs, forms.choices, seed, n_bootstrap)
     return {
         "contest": forms.contest,
         "official_source": forms.official,

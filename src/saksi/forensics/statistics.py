@@ -40,6 +40,7 @@ __all__ = [
     "Seed",
     "StatisticResult",
     "as_generator",
+    "plot_statistics",
     "region_statistics",
 ]
 
@@ -103,9 +104,11 @@ class StatisticResult:
 class DigitResult(StatisticResult):
     """A digit test: ``statistic`` is the mean digit with a bootstrap interval,
     ``expected_statistic`` its value under the null, ``p_value`` from Pearson's chi-square
-    of the ten digit counts against ``expected_shares``."""
+    of the ten digit counts against ``expected_shares``. ``note`` states a test's known
+    weakness, for whoever reads the figure."""
 
     expected_statistic: float | None = None
+    note: str | None = None
     chi_square: float | None = None
     digit_counts: tuple[int, ...] = ()
     expected_shares: tuple[float, ...] = ()
@@ -239,3 +242,38 @@ def region_statistics(
         )
         fingerprints[choice] = klimek_fingerprint(x, valid_votes, voters, dpt, choice=choice)
     return RegionStatistics(tests=dict(sorted(tests.items())), fingerprints=fingerprints)
+
+
+def plot_statistics(
+    votes: Mapping[str, npt.ArrayLike],
+    valid_votes: npt.ArrayLike,
+    voters: npt.ArrayLike,
+    dpt: npt.ArrayLike,
+    *,
+    rng: Seed,
+    n_bootstrap: int = 1000,
+) -> RegionStatistics:
+    """What the plots of a whole election need, from the inputs of
+    :func:`region_statistics` pooled over every region: the two digit tests and each
+    choice's fingerprint. The share tests are left out: pooled over regions a share
+    varies with the region, so they would measure the map, and nationally they take
+    twenty seconds."""
+    from saksi.forensics.digits import last_digit_test, second_digit_test
+    from saksi.forensics.dispersion import klimek_fingerprint
+
+    generator = as_generator(rng)
+    per_choice = {choice: np.asarray(v, dtype=np.int64).ravel() for choice, v in votes.items()}
+    table = (
+        np.column_stack([per_choice[c] for c in sorted(per_choice)])
+        if per_choice
+        else np.zeros((0, 0), dtype=np.int64)
+    )
+    tests: dict[str, StatisticResult] = {
+        "last_digit": last_digit_test(table, rng=generator, n_bootstrap=n_bootstrap),
+        "second_digit_benford": second_digit_test(table, rng=generator, n_bootstrap=n_bootstrap),
+    }
+    fingerprints = {
+        choice: klimek_fingerprint(x, valid_votes, voters, dpt, choice=choice)
+        for choice, x in sorted(per_choice.items())
+    }
+    return RegionStatistics(tests=tests, fingerprints=fingerprints)

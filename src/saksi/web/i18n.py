@@ -172,6 +172,7 @@ _ID: dict[str, str] = {
     "plots_caption": (
         "partisipasi × persentase per TPS, sebaran persentase, digit terakhir dan kedua"
     ),
+    "plots_all": "Semua TPS yang diperiksa",
     "error": "Permintaan tidak dapat dipenuhi",
     "ladder": "Rekapitulasi berjenjang",
     "ladder_link": "Rekapitulasi berjenjang wilayah ini",
@@ -405,6 +406,7 @@ _EN: dict[str, str] = {
     "likely_correction": "Likely correction",
     "forensics_here": "Forensics (statistical and cross-source checks)",
     "plots_caption": "turnout × share per TPS, the spread of shares, last and second digits",
+    "plots_all": "All TPS checked",
     "error": "The request cannot be met",
     "ladder": "Recapitulation ladder",
     "ladder_link": "This region's recapitulation ladder",

@@ -231,8 +231,9 @@ def _forensics_summary(report: dict[str, Any] | None) -> dict[str, Any]:
         "regions": [
             {**f, "name": names.get(f["region"], f["region"])} for f in statistics["flags"]
         ],
-        # What the page plots for each region that stands out.
+        # What the page plots for each region that stands out, and for all TPS together.
         "details": [r for r in statistics["regions"] if r["region"] in standing_out],
+        "overall": statistics.get("overall"),
     }
 
 
