@@ -16,7 +16,7 @@ from saksi.examples.synthetic import AnomalyPlan
 from saksi.examples.synthetic_election import build_synthetic
 from saksi.forensics import checks
 from saksi.forensics.evaluation import score_flags
-from saksi.forensics.forms import ContestForms, load_forms
+from saksi.forensics.forms import ContestForms, Form, TpsInfo, load_forms
 from saksi.forensics.report import report_from_forms
 from saksi.ingest.rules import RULES, check_rules
 
@@ -295,3 +295,36 @@ def test_a_stuffed_form_gets_no_correction_and_its_flags_say_why(
         assert "correction" not in flag, flag["message"]
         assert flag["detail"]["unsure"] in flag["message"]
         assert "no likely correction" in flag["message"]
+
+
+def _kecamatan_of(turnouts: dict[str, list[float]], dpt: int = 250) -> ContestForms:
+    """One kecamatan whose desa have TPS at the given turnouts; votes split evenly."""
+    made = []
+    for desa, rates in turnouts.items():
+        for number, rate in enumerate(rates, start=1):
+            voters = round(rate * dpt)
+            tps = TpsInfo(f"{desa}{number:03d}", dpt, True, desa, "K1", "B1", number)
+            values = {"pengguna_hak_pilih": voters, "01": voters // 2, "02": voters - voters // 2}
+            made.append(Form(tps, "kpps", len(made), values, ("01", "02"), (), ()))
+    return ContestForms("PPWP", ("01", "02"), "kpps", {"kpps": "official"}, {"kpps": made})
+
+
+def test_a_tps_far_from_its_desa_is_an_outlier_even_where_its_kecamatan_is_not() -> None:
+    rise = [0.0, 0.004, 0.008, -0.004, -0.008, 0.012]
+    kecamatan = {
+        "D1": [0.75 + r for r in rise],  # a desa that turns out a little less than the rest
+        "D2": [0.80 + r for r in rise],
+        "D3": [0.80 - r for r in rise],
+        "D4": [0.805 + r for r in rise],
+    }
+    assert checks.outlier_flags(_kecamatan_of(kecamatan), "kpps") == []
+    # One TPS of D1 at 86%: some way above the kecamatan, far above its own desa.
+    kecamatan["D1"][0] = 0.86
+    [flag] = checks.outlier_flags(_kecamatan_of(kecamatan), "kpps")
+    assert (flag.tps_id, flag.rule, flag.detail["area"]) == ("D1001", "turnout_outlier", "desa")
+    assert flag.detail["z"] > checks.OUTLIER_Z
+    assert "far from its desa's other TPS" in flag.message
+    # A desa of three TPS gives no median to judge by: against the kecamatan alone, the
+    # same TPS is not far enough.
+    kecamatan["D1"] = kecamatan["D1"][:3]
+    assert checks.outlier_flags(_kecamatan_of(kecamatan), "kpps") == []

@@ -30,12 +30,14 @@ FORENSIC_RULES: dict[str, str] = {
     "source_disagreement": "this source's copy of the form differs from the official form",
     "voters_exceed_dpt_by_sex": "male or female voters exceed that sex's DPT plus every "
     "DPTb and DPK voter",
-    "turnout_outlier": "turnout far from the neighbouring TPS of the same kecamatan",
-    "share_outlier": "a choice's share far from the neighbouring TPS of the same area",
+    "turnout_outlier": "turnout far from the other TPS of the same desa or kecamatan",
+    "share_outlier": "a choice's share far from the other TPS of the same desa or kecamatan",
 }
 
 OUTLIER_Z = 8.0  # robust z beyond which a TPS is far from its neighbours
 MIN_NEIGHBOURS = 8  # fewer TPS in the kecamatan: no outlier test there
+MIN_DESA_NEIGHBOURS = 4  # fewer TPS in the desa: its median says little
+_AREA = {False: "kecamatan", True: "desa"}
 _MAD_TO_SD = 1.4826  # a normal distribution's sd over its median absolute deviation
 MIN_VALID_FOR_SHARE = 20  # fewer valid votes: a share says little
 
@@ -253,35 +255,56 @@ def _group_ids(names: Sequence[str]) -> tuple[np.ndarray, int]:
     return groups, len(ids)
 
 
-def _robust_z(values: np.ndarray, groups: np.ndarray, count: int) -> np.ndarray:
-    """Each value's robust z (median and MAD) among the TPS of its kecamatan (``groups``
-    from _group_ids): a desa's few TPS give a median and MAD too noisy to judge by. NaN
-    where the kecamatan has fewer than MIN_NEIGHBOURS values or no spread."""
+def _robust_z(
+    values: np.ndarray, kecamatan: tuple[np.ndarray, int], desa: tuple[np.ndarray, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's robust z against its kecamatan (median and MAD) and against its desa
+    (the desa's median, the kecamatan's MAD: a desa's few TPS give a median but too noisy
+    a spread to judge by), each from _group_ids. NaN where the kecamatan has fewer than
+    MIN_NEIGHBOURS values or no spread, or (for the desa) the desa fewer than
+    MIN_DESA_NEIGHBOURS."""
+    groups, count = kecamatan
     centre = _group_median(values, groups, count)
     deviation = np.abs(values - centre[groups])
-    spread = _group_median(deviation, groups, count) * _MAD_TO_SD
+    spread = (_group_median(deviation, groups, count) * _MAD_TO_SD)[groups]
     sizes = np.bincount(groups, minlength=count)
-    usable = (sizes[groups] >= MIN_NEIGHBOURS) & (spread[groups] > 0)
+    usable = (sizes[groups] >= MIN_NEIGHBOURS) & (spread > 0)
+    desa_groups, desa_count = desa
+    desa_centre = _group_median(values, desa_groups, desa_count)[desa_groups]
+    desa_usable = usable & (
+        np.bincount(desa_groups, minlength=desa_count)[desa_groups] >= MIN_DESA_NEIGHBOURS
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = (values - centre[groups]) / spread[groups]
-    return np.where(usable, z, np.nan)
+        z = (values - centre[groups]) / spread
+        z_desa = (values - desa_centre) / spread
+    return np.where(usable, z, np.nan), np.where(desa_usable, z_desa, np.nan)
+
+
+def _farther(z: np.ndarray, z_desa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per TPS the z farther from 0 of the two, and whether it is the desa's."""
+    kecamatan, desa = np.nan_to_num(z), np.nan_to_num(z_desa)
+    from_desa = np.abs(desa) > np.abs(kecamatan)
+    return np.where(from_desa, desa, kecamatan), from_desa
 
 
 def outlier_flags(forms: ContestForms, source: str) -> list[Flag]:
-    """Turnout and each choice's share far from the neighbouring TPS of the same kecamatan
-    (robust z on the logit scale), at domestic TPS with a known DPT."""
+    """Turnout and each choice's share far from the neighbouring TPS of the same kecamatan,
+    or of the same desa (robust z on the logit scale), at domestic TPS with a known DPT."""
     mine = [
         f for f in forms.forms(source) if f.tps.domestic and f.tps.dpt and _voters(f) is not None
     ]
     if not mine:
         return []
-    groups, count = _group_ids([f.tps.kecamatan or f.tps.desa for f in mine])
+    kecamatan = _group_ids([f.tps.kecamatan or f.tps.desa for f in mine])
+    desa = _group_ids([f.tps.desa for f in mine])
     voters = np.fromiter((f.values["pengguna_hak_pilih"] for f in mine), float, len(mine))
     dpt = np.fromiter((f.tps.dpt or 0 for f in mine), float, len(mine))
     out = []
-    z_turnout = _robust_z(_logit(np.minimum(voters, dpt), dpt), groups, count)
-    for i in np.nonzero(np.abs(np.nan_to_num(z_turnout)) > OUTLIER_Z)[0]:
-        form, z = mine[i], float(z_turnout[i])
+    z_turnout, from_desa = _farther(
+        *_robust_z(_logit(np.minimum(voters, dpt), dpt), kecamatan, desa)
+    )
+    for i in np.nonzero(np.abs(z_turnout) > OUTLIER_Z)[0]:
+        form, z, area = mine[i], float(z_turnout[i]), _AREA[bool(from_desa[i])]
         out.append(
             Flag(
                 form.tps.tps_id,
@@ -289,8 +312,8 @@ def outlier_flags(forms: ContestForms, source: str) -> list[Flag]:
                 source,
                 "turnout_outlier",
                 f"TPS {form.tps.tps_id}: turnout {int(voters[i])} of {int(dpt[i])} is far "
-                f"from its neighbours' (robust z {z:+.1f})",
-                {"voters": int(voters[i]), "dpt": int(dpt[i]), "z": round(z, 2)},
+                f"from its {area}'s other TPS (robust z {z:+.1f})",
+                {"voters": int(voters[i]), "dpt": int(dpt[i]), "z": round(z, 2), "area": area},
             )
         )
     columns = [
@@ -298,11 +321,15 @@ def outlier_flags(forms: ContestForms, source: str) -> list[Flag]:
     ]
     votes = np.column_stack(columns) if columns else np.zeros((len(mine), 0))
     valid = votes.sum(axis=1)
+    few = valid < MIN_VALID_FOR_SHARE
     for j, choice in enumerate(forms.choices):
-        z_share = _robust_z(_logit(votes[:, j], np.maximum(valid, 1)), groups, count)
-        z_share[valid < MIN_VALID_FOR_SHARE] = np.nan
-        for i in np.nonzero(np.abs(np.nan_to_num(z_share)) > OUTLIER_Z)[0]:
-            form, z = mine[i], float(z_share[i])
+        z_share, z_share_desa = _robust_z(
+            _logit(votes[:, j], np.maximum(valid, 1)), kecamatan, desa
+        )
+        z_share[few] = z_share_desa[few] = np.nan
+        z_far, from_desa = _farther(z_share, z_share_desa)
+        for i in np.nonzero(np.abs(z_far) > OUTLIER_Z)[0]:
+            form, z, area = mine[i], float(z_far[i]), _AREA[bool(from_desa[i])]
             out.append(
                 Flag(
                     form.tps.tps_id,
@@ -310,8 +337,8 @@ def outlier_flags(forms: ContestForms, source: str) -> list[Flag]:
                     source,
                     "share_outlier",
                     f"TPS {form.tps.tps_id}: the share of {choice} ({int(votes[i, j])} of "
-                    f"{int(valid[i])}) is far from its neighbours' (robust z {z:+.1f})",
-                    {"choice": choice, "votes": int(votes[i, j]), "z": round(z, 2)},
+                    f"{int(valid[i])}) is far from its {area}'s other TPS (robust z {z:+.1f})",
+                    {"choice": choice, "votes": int(votes[i, j]), "z": round(z, 2), "area": area},
                 )
             )
     return out

@@ -497,8 +497,8 @@ _RULES_ID: dict[str, str] = {
     "voters_exceed_dpt_by_sex": "pemilih laki-laki atau perempuan melebihi DPT jenis kelamin "
     "itu ditambah semua pemilih DPTb dan DPK",
     "source_disagreement": "salinan sumber ini berbeda dari formulir resmi",
-    "turnout_outlier": "partisipasi jauh dari TPS lain di kecamatan yang sama",
-    "share_outlier": "persentase satu pilihan jauh dari TPS lain di kecamatan yang sama",
+    "turnout_outlier": "partisipasi jauh dari TPS lain di desa atau kecamatan yang sama",
+    "share_outlier": "persentase satu pilihan jauh dari TPS lain di desa atau kecamatan yang sama",
 }
 
 
