@@ -297,14 +297,18 @@ def test_a_stuffed_form_gets_no_correction_and_its_flags_say_why(
         assert "no likely correction" in flag["message"]
 
 
-def _kecamatan_of(turnouts: dict[str, list[float]], dpt: int = 250) -> ContestForms:
-    """One kecamatan whose desa have TPS at the given turnouts; votes split evenly."""
+def _kecamatan_of(
+    turnouts: dict[str, list[float]], shares: dict[str, float] | None = None, dpt: int = 250
+) -> ContestForms:
+    """One kecamatan whose desa have TPS at the given turnouts; 01 gets half the votes, or
+    the share given for a TPS id in ``shares``."""
     made = []
     for desa, rates in turnouts.items():
         for number, rate in enumerate(rates, start=1):
             voters = round(rate * dpt)
             tps = TpsInfo(f"{desa}{number:03d}", dpt, True, desa, "K1", "B1", number)
-            values = {"pengguna_hak_pilih": voters, "01": voters // 2, "02": voters - voters // 2}
+            one = round(voters * (shares or {}).get(tps.tps_id, 0.5))
+            values = {"pengguna_hak_pilih": voters, "01": one, "02": voters - one}
             made.append(Form(tps, "kpps", len(made), values, ("01", "02"), (), ()))
     return ContestForms("PPWP", ("01", "02"), "kpps", {"kpps": "official"}, {"kpps": made})
 
@@ -328,3 +332,20 @@ def test_a_tps_far_from_its_desa_is_an_outlier_even_where_its_kecamatan_is_not()
     # same TPS is not far enough.
     kecamatan["D1"] = kecamatan["D1"][:3]
     assert checks.outlier_flags(_kecamatan_of(kecamatan), "kpps") == []
+
+
+def test_a_share_far_from_the_neighbours_is_an_outlier() -> None:
+    rise = [0.0, 0.004, 0.008, -0.004, -0.008, 0.012]
+    kecamatan = {d: [0.80 + r for r in rise] for d in ("D1", "D2", "D3")}
+    # Shares near a half everywhere, spread by a few votes, and one TPS at 90% for 01.
+    shares = {f"D{d}{n:03d}": 0.5 + 0.01 * ((d + n) % 3 - 1) for d in (1, 2, 3) for n in range(7)}
+    assert checks.outlier_flags(_kecamatan_of(kecamatan, shares), "kpps") == []
+    shares["D2003"] = 0.9
+    flags = checks.outlier_flags(_kecamatan_of(kecamatan, shares), "kpps")
+    assert {(f.tps_id, f.rule, f.detail["choice"]) for f in flags} == {
+        ("D2003", "share_outlier", "01"),
+        ("D2003", "share_outlier", "02"),
+    }
+    high = next(f for f in flags if f.detail["choice"] == "01")
+    assert high.detail["z"] > checks.OUTLIER_Z
+    assert f"the share of 01 ({high.detail['votes']} of 202)" in high.message  # 0.808 x 250
