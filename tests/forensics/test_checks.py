@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -161,8 +162,18 @@ def test_a_turnout_far_below_the_kecamatan_is_an_outlier(
 
 
 def _with_official_form(forms: ContestForms, index: int, values: dict[str, int]) -> ContestForms:
+    return _replaced(forms, index, values=values)
+
+
+def _first_official(forms: ContestForms, wanted: Callable[[Form], bool]) -> tuple[int, Form]:
+    """The first official form ``wanted`` accepts, with its index."""
+    return next((i, f) for i, f in enumerate(forms.forms(forms.official)) if wanted(f))
+
+
+def _replaced(forms: ContestForms, index: int, **changes: Any) -> ContestForms:
+    """``forms`` with the official form at ``index`` changed as ``dataclasses.replace``."""
     official = forms.forms(forms.official)
-    changed = dataclasses.replace(official[index], values=values)
+    changed = dataclasses.replace(official[index], **changes)
     return dataclasses.replace(
         forms,
         by_source={
@@ -176,12 +187,13 @@ def test_more_voters_of_one_sex_than_its_dpt_and_the_other_lists_is_flagged(
     clean: tuple[ContestForms, list[dict[str, Any]]],
 ) -> None:
     forms, _ = clean
-    index, target = next(
-        (i, f)
-        for i, f in enumerate(forms.forms(forms.official))
-        if "dpt_perempuan" in f.values
-        and f.values["pengguna_hak_pilih"]
-        > f.values["dpt_perempuan"] + f.values["pengguna_dptb"] + f.values["pengguna_dpk"]
+    index, target = _first_official(
+        forms,
+        lambda f: (
+            "dpt_perempuan" in f.values
+            and f.values["pengguna_hak_pilih"]
+            > f.values["dpt_perempuan"] + f.values["pengguna_dptb"] + f.values["pengguna_dpk"]
+        ),
     )
     v = target.values
     others = v["pengguna_dptb"] + v["pengguna_dpk"]
@@ -227,26 +239,16 @@ def _retyped(forms: ContestForms, index: int, values: dict[str, int], dpt: int) 
     votes = {c: values[c] for c in form.choices}
     fields = {k: v for k, v in values.items() if k not in votes}
     rules = check_rules(votes, fields, domestic=True, registry_dpt=dpt, max_dpt=300)
-    changed = dataclasses.replace(
-        form, values=values, tps=dataclasses.replace(form.tps, dpt=dpt), rules=tuple(rules)
-    )
-    return dataclasses.replace(
-        forms,
-        by_source={
-            **forms.by_source,
-            forms.official: [*official[:index], changed, *official[index + 1 :]],
-        },
-    )
+    tps = dataclasses.replace(form.tps, dpt=dpt)
+    return _replaced(forms, index, values=values, tps=tps, rules=tuple(rules))
 
 
 def test_a_broken_rule_flag_gives_its_figures_and_the_correction_that_mends_it(
     clean: tuple[ContestForms, list[dict[str, Any]]],
 ) -> None:
     forms, _ = clean
-    index, target = next(
-        (i, f)
-        for i, f in enumerate(forms.forms(forms.official))
-        if f.tps.domestic and f.tps.dpt and 10 <= f.values["01"] < 100
+    index, target = _first_official(
+        forms, lambda f: bool(f.tps.domestic and f.tps.dpt and 10 <= f.values["01"] < 100)
     )
     v = target.values
     typed = int(f"{str(v['01'])[0]}3{str(v['01'])[1:]}")  # 41 typed as 431 (BRIEF)

@@ -213,34 +213,20 @@ def region_statistics(
     the votes of every choice (each choice one series), and per choice ``dispersion``,
     ``round_percent``, ``share_turnout`` (Spearman) and the fingerprint.
     """
-    # Imported here: those modules import the result shapes above.
-    from saksi.forensics.digits import last_digit_test, second_digit_test
-    from saksi.forensics.dispersion import (
-        klimek_fingerprint,
-        share_tests,
-        share_turnout_correlation,
-    )
+    # Imported here: that module imports the result shapes above.
+    from saksi.forensics.dispersion import share_tests, share_turnout_correlation
 
     generator = as_generator(rng)
-    per_choice = {choice: np.asarray(v, dtype=np.int64).ravel() for choice, v in votes.items()}
-    # TPS x choice: each choice's votes are one series for the digit tests.
-    table = (
-        np.column_stack([per_choice[c] for c in sorted(per_choice)])
-        if per_choice
-        else np.zeros((0, 0), dtype=np.int64)
-    )
-    tests: dict[str, StatisticResult] = {
-        "last_digit": last_digit_test(table, rng=generator, n_bootstrap=n_bootstrap),
-        "second_digit_benford": second_digit_test(table, rng=generator, n_bootstrap=n_bootstrap),
-    }
+    # The digit tests draw from the generator first, then the share tests.
+    drawn = plot_statistics(votes, valid_votes, voters, dpt, rng=generator, n_bootstrap=n_bootstrap)
+    per_choice = _per_choice(votes)
+    tests = dict(drawn.tests)
     tests.update(share_tests(per_choice, valid_votes, rng=generator, n_bootstrap=n_bootstrap))
-    fingerprints: dict[str, Fingerprint] = {}
     for choice in sorted(per_choice):
-        x = per_choice[choice]
         tests[f"share_turnout:{choice}"] = share_turnout_correlation(
-            x, valid_votes, voters, dpt, method="spearman"
+            per_choice[choice], valid_votes, voters, dpt, method="spearman"
         )
-        fingerprints[choice] = klimek_fingerprint(x, valid_votes, voters, dpt, choice=choice)
+    fingerprints = drawn.fingerprints
     return RegionStatistics(tests=dict(sorted(tests.items())), fingerprints=fingerprints)
 
 
@@ -262,7 +248,8 @@ def plot_statistics(
     from saksi.forensics.dispersion import klimek_fingerprint
 
     generator = as_generator(rng)
-    per_choice = {choice: np.asarray(v, dtype=np.int64).ravel() for choice, v in votes.items()}
+    per_choice = _per_choice(votes)
+    # TPS x choice: each choice's votes are one series for the digit tests.
     table = (
         np.column_stack([per_choice[c] for c in sorted(per_choice)])
         if per_choice
@@ -277,3 +264,7 @@ def plot_statistics(
         for choice, x in sorted(per_choice.items())
     }
     return RegionStatistics(tests=tests, fingerprints=fingerprints)
+
+
+def _per_choice(votes: Mapping[str, npt.ArrayLike]) -> dict[str, IntArray]:
+    return {choice: np.asarray(v, dtype=np.int64).ravel() for choice, v in votes.items()}
