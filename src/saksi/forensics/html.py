@@ -107,7 +107,7 @@ _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:70rem;margin:auto;padding:1rem;"
     "color:#1a1a1a}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid"
     " #ccc;padding:.25rem;text-align:left;vertical-align:top}figure{display:inline-block;"
-    "margin:.5rem}figcaption{font-size:.85rem}"
+    "margin:.5rem}figcaption{font-size:.85rem}.wide{overflow-x:auto}"
 )
 
 
@@ -161,7 +161,8 @@ def _statistics_table(regions: list[dict[str, Any]]) -> str:
         )
         for r in regions
     )
-    return _table(("region", "TPS", *map(escape, keys)), rows)
+    table = _table(("region", "TPS", *map(escape, keys)), rows)
+    return f'<div class="wide">{table}</div>'
 
 
 def _table(headers: tuple[str, ...], rows: str) -> str:
@@ -209,7 +210,9 @@ def html_report(report: dict[str, Any]) -> str:
             f" Record size {report.get('log_size', '')}.</p>",
             f"<h2>Regions that stand out ({escape(regions['level'])}, "
             f"{escape(regions['method'])}, alpha {regions['alpha']})</h2>",
-            _table(("region", "test", "p", "adjusted p"), region_rows),
+            _table(("region", "test", "p", "adjusted p"), region_rows)
+            if region_rows
+            else "<p>None stands out.</p>",
             plots,
             _overall(regions.get("overall")),
             f"<h2>Statistics of every region ({escape(regions['level'])})</h2>",
