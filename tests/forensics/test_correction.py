@@ -210,6 +210,14 @@ def test_ballots_received_mistyped_off_the_reserve_is_put_back_on_it() -> None:
     assert result.confidence >= 0.9
 
 
+def test_the_dpt_written_on_the_form_counts_where_the_registrys_lags() -> None:
+    # The registry says DPT 245 (cap 250); the form's own DPT 250 gives the 255 received.
+    fields = {**consistent_full_form(), "surat_suara_diterima": 225}
+    result = likely_correction(Form({"01": 120, "02": 80}, fields, 245))
+    assert isinstance(result, Correction)
+    assert result.changes == {"surat_suara_diterima": 255}
+
+
 def test_two_equally_good_corrections_are_unsure() -> None:
     # 01 or 02 could each be one digit off by 5 and page 1 cannot tell them apart.
     typed = form(88, 139, valid=222, invalid=2, voters=224)

@@ -169,7 +169,10 @@ def test_an_html_report_that_cannot_be_written_is_refused_in_words(
     assert refused.returncode == 1
     assert f"cannot write the HTML report to {page}: no folder" in refused.stderr
     assert "Traceback" not in refused.stderr
-    assert refused.stdout == ""  # refused before the work, not after it
+    # Before the work: even with no election to read, the path is what is refused.
+    early = run_saksi("forensics", tmp_path / "no-election", "--html", page, check=False)
+    assert early.returncode == 1
+    assert f"cannot write the HTML report to {page}: no folder" in early.stderr
     # A folder where the file should go is refused in words too.
     (tmp_path / "taken").mkdir()
     clash = run_saksi("forensics", folder, "--html", tmp_path / "taken", check=False)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from saksi.forensics.correction import Correction, Unsure
+from saksi.forensics.correction import RELATIONS, Correction, Unsure
 from saksi.forensics.figures import correction_words, rule_figures
 from saksi.forensics.forms import ContestForms, Form
 from saksi.ingest.rules import RULES
@@ -90,7 +90,7 @@ def consistency_flags(
                 correction, confidence = dict(found.changes), round(found.confidence, 3)
                 detail |= {"edit": found.edit, "typed": {found.field: found.typed}}
                 message += f"; {correction_words(found)}"
-            elif isinstance(found, Unsure):
+            elif isinstance(found, Unsure) and _concerns(found, rule, figures):
                 detail["unsure"] = found.reason
                 message += f"; {correction_words(found)}"
             out.append(
@@ -106,6 +106,16 @@ def consistency_flags(
                 )
             )
     return out
+
+
+def _concerns(found: Unsure, rule: str, figures: dict[str, int]) -> bool:
+    """Whether an unsure verdict speaks of this broken rule: a sum rule one of whose
+    figures the candidates would change (any sum rule, when there is no candidate)."""
+    if rule not in RELATIONS:
+        return False
+    return not found.candidates or any(
+        not figures.keys().isdisjoint(c.changes) for c in found.candidates
+    )
 
 
 def _differences(reference: Form, copy: Form) -> dict[str, list[int]]:

@@ -161,11 +161,13 @@ FAR_GAP = 10  # a neighbour in another desa weighs as one ten TPS numbers away
 COPIED_DIGIT = 0.4
 RESULT_BLOCK = ("suara_sah", "suara_tidak_sah", "suara_total", "pengguna_hak_pilih")
 MAX_DPT = 300  # BRIEF: a domestic TPS has at most 300 registered voters
-# BRIEF: a TPS receives DPT plus a 2% reserve in ballots. A correction that moves ballots
-# received away from that figure (or onto it) is weighed by this prior: the figure itself
-# with RECEIVED_AT_RESERVE, any of RECEIVED_SPREAD values near it with the rest. None may
-# raise them above it: more ballots than a TPS is given would be no correction. Without
-# this, a stuffed form (more ballots used than received) reads as a mistyped "received".
+# BRIEF: a TPS receives DPT plus a 2% reserve in ballots (of the registry's DPT or the
+# form's own). A correction that moves ballots received away from that figure (or onto
+# it) is weighed by this prior: the figure itself with RECEIVED_AT_RESERVE, any of
+# RECEIVED_SPREAD values near it with the rest. Round priors, not fitted: the 2019 forms
+# carry no ballot figures. None may raise them above it: more ballots than a TPS is given
+# would be no correction. Without this, a stuffed form (more ballots used than received)
+# reads as a mistyped "received".
 RECEIVED_AT_RESERVE = 0.9
 RECEIVED_SPREAD = 50
 
@@ -665,7 +667,8 @@ class _Plausibility:
     def __init__(self, form: Form, neighbours: Sequence[Form]):
         self.choices = tuple(form.votes)
         self.dpt = form.dpt
-        self.received = _received_prior(form)
+        self.caps = _reserve_caps(form)
+        self.received = _received_prior(form.fields.get("surat_suara_diterima"), self.caps)
         usable = [n for n in neighbours if _consistent_votes(n, self.choices)]
         self.shares = _Kernels()
         if len(usable) >= MIN_NEIGHBOURS:
@@ -701,7 +704,7 @@ class _Plausibility:
 
     def ratio(self, form: Form) -> float:
         counts = [form.votes[c] for c in self.choices]
-        out = _received_prior(form) / self.received
+        out = _received_prior(form.fields.get("surat_suara_diterima"), self.caps) / self.received
         if self.shares:
             flat = _log_dirichlet_multinomial(counts, [1.0] * len(counts))
             out *= self.shares.ratio(counts, flat)
@@ -757,12 +760,18 @@ class _Kernels:
         return FLAT_MIX + (1 - FLAT_MIX) * mean
 
 
-def _received_prior(form: Form) -> float:
-    """Prior of the form's ballots received, from its registry DPT (1.0: not weighed)."""
-    received = form.fields.get("surat_suara_diterima")
-    if received is None or not form.dpt:
+def _reserve_caps(form: Form) -> tuple[int, ...]:
+    """The ballots the TPS may have been given: DPT + 2% of the registry's DPT and of the
+    DPT written on the form (the registry's can lag the list the TPS was supplied by)."""
+    dpts = {form.dpt, form.fields.get("dpt")}
+    return tuple(sorted(reserve_cap(d) for d in dpts if d))
+
+
+def _received_prior(received: int | None, caps: tuple[int, ...]) -> float:
+    """Prior of ballots received (1.0: not weighed, where nothing says what was given)."""
+    if received is None or not caps:
         return 1.0
-    if received == reserve_cap(form.dpt):
+    if received in caps:
         return RECEIVED_AT_RESERVE
     return (1 - RECEIVED_AT_RESERVE) / RECEIVED_SPREAD
 
@@ -771,9 +780,10 @@ def _received_past_reserve(form: Form, corrected: Form) -> bool:
     """Whether a candidate raises ballots received above DPT + 2%, more than a TPS is
     given: that is no correction, it would make the form impossible another way."""
     typed, value = (f.fields.get("surat_suara_diterima") for f in (form, corrected))
-    if not form.dpt or value is None or value == typed:
+    caps = _reserve_caps(form)
+    if not caps or value is None or value == typed:
         return False
-    return bool(value > reserve_cap(form.dpt))
+    return value > caps[-1]
 
 
 def _closeness(form: Form, other: Form, power: float) -> float:

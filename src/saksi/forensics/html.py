@@ -150,9 +150,17 @@ def _figure(result: dict[str, Any]) -> str:
     return text
 
 
+MAX_CHOICE_COLUMNS = (
+    20  # more choices (a DPR or DPD contest): the per-choice tests stay in the JSON
+)
+
+
 def _statistics_table(regions: list[dict[str, Any]]) -> str:
     """Every region's tests: estimate [95% interval], p-value."""
     keys = sorted({key for r in regions for key in r["tests"]})
+    choices = {key.split(":", 1)[1] for key in keys if ":" in key}
+    if len(choices) > MAX_CHOICE_COLUMNS:
+        keys = [key for key in keys if ":" not in key]
     rows = "".join(
         _cells(
             f"{escape(r['name'])} ({escape(r['region'])})",

@@ -30,6 +30,7 @@ REGION_LEVEL = "kabupaten_kota"  # where a "set" share would be decided and can 
 ALPHA = 0.05
 N_BOOTSTRAP = 200
 MIN_NEIGHBOURS = 5  # fewer forms in the desa: the kecamatan's are the neighbours
+MAX_PLOTTED_CHOICES = 20  # more choices: no plots of all TPS pooled (see overall_statistics)
 
 
 def _correction_form(form: Form) -> CorrectionForm:
@@ -112,9 +113,13 @@ def all_region_statistics(
 
 def overall_statistics(
     inputs: dict[str, dict[str, Any]], choices: Sequence[str], seed: int, n_bootstrap: int
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """Every region's forms pooled, for the plots of the whole election: its fingerprints
-    (turnout × share, and from them the spread of shares) and digit distributions."""
+    (turnout × share, and from them the spread of shares) and digit distributions. None
+    for a contest of more than MAX_PLOTTED_CHOICES choices: a DPR or DPD contest's
+    choices differ by dapil, so pooled they would plot mostly empty grids."""
+    if not choices or len(choices) > MAX_PLOTTED_CHOICES:
+        return None
     arrays = list(inputs.values())
     pooled = plot_statistics(
         {c: np.concatenate([a["votes"][c] for a in arrays] or [[]]) for c in choices},
