@@ -317,7 +317,7 @@ def _kecamatan_of(
 ) -> ContestForms:
     """One kecamatan whose desa have TPS at the given turnouts; 01 gets half the votes, or
     the share given for a TPS id in ``shares``."""
-    made = []
+    made: list[Form] = []
     for desa, rates in turnouts.items():
         for number, rate in enumerate(rates, start=1):
             voters = round(rate * dpt)
@@ -371,7 +371,7 @@ def test_no_pooled_plots_for_a_contest_of_many_choices() -> None:
 
     def forms_with(choices: int) -> ContestForms:
         ids = tuple(f"{c:02d}" for c in range(1, choices + 1))
-        made = []
+        made: list[Form] = []
         for number in range(1, 31):
             tps = TpsInfo(f"T{number:03d}", 250, True, "D1", "K1", "B1", number)
             votes = {c: (number + i) % 7 + 1 for i, c in enumerate(ids)}
