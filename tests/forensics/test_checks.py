@@ -384,3 +384,27 @@ def test_no_pooled_plots_for_a_contest_of_many_choices() -> None:
     many = report_from_forms(forms_with(21), n_bootstrap=10)["region_statistics"]
     assert many["overall"] is None
     assert len(many["regions"]) == 1  # the region's own statistics are still there
+
+
+def test_each_region_is_tested_on_the_choices_of_its_own_ballots() -> None:
+    """A DPD contest lists every province's candidates; a region's ballot has its own."""
+    made: list[Form] = []
+    for region, ballot in (("B1", ("01", "02")), ("B2", ("03", "04"))):
+        for number in range(1, 31):
+            tps = TpsInfo(
+                f"{region}{number:03d}", 250, True, f"{region}D", "K" + region, region, number
+            )
+            votes = {c: 60 + (number * (i + 3)) % 40 for i, c in enumerate(ballot)}
+            values = {**votes, "pengguna_hak_pilih": sum(votes.values())}
+            made.append(Form(tps, "kpps", len(made), values, ballot, (), ()))
+    forms = ContestForms(
+        "DPD", ("01", "02", "03", "04"), "kpps", {"kpps": "official"}, {"kpps": made}
+    )
+    statistics = report_from_forms(forms, n_bootstrap=10)["region_statistics"]
+    tested = {
+        r["region"]: sorted({k.split(":")[1] for k in r["tests"] if ":" in k})
+        for r in statistics["regions"]
+    }
+    assert tested == {"B1": ["01", "02"], "B2": ["03", "04"]}
+    # Pooled, a choice would count the TPS without it on their ballot: no pooled plots.
+    assert statistics["overall"] is None

@@ -95,8 +95,17 @@ def region_inputs(forms: ContestForms) -> dict[str, dict[str, Any]]:
         if form.tps.kabupaten and not form.rules:
             groups[form.tps.kabupaten].append(form)
     return {
-        region: _region_arrays(members, forms.choices) for region, members in sorted(groups.items())
+        region: _region_arrays(members, _choices_on(members, forms.choices))
+        for region, members in sorted(groups.items())
     }
+
+
+def _choices_on(members: Sequence[Form], choices: Sequence[str]) -> list[str]:
+    """The contest's choices on the region's ballots, in contest order: a DPD or DPR
+    contest lists every dapil's, and columns of zeros for the rest would take gigabytes
+    nationally and test nothing."""
+    present = {c for form in members for c in form.choices}
+    return [c for c in choices if c in present]
 
 
 def all_region_statistics(
@@ -116,11 +125,14 @@ def overall_statistics(
 ) -> dict[str, Any] | None:
     """Every region's forms pooled, for the plots of the whole election: its fingerprints
     (turnout × share, and from them the spread of shares) and digit distributions. None
-    for a contest of more than MAX_PLOTTED_CHOICES choices: a DPR or DPD contest's
-    choices differ by dapil, so pooled they would plot mostly empty grids."""
+    where the regions' ballots differ (a DPR or DPD contest's choices differ by dapil:
+    pooled, a choice would count every TPS without it as a zero share) or the contest has
+    more than MAX_PLOTTED_CHOICES choices."""
+    arrays = list(inputs.values())
     if not choices or len(choices) > MAX_PLOTTED_CHOICES:
         return None
-    arrays = list(inputs.values())
+    if any(list(a["votes"]) != list(choices) for a in arrays):
+        return None
     pooled = plot_statistics(
         {c: np.concatenate([a["votes"][c] for a in arrays] or [[]]) for c in choices},
         *(np.concatenate([a[k] for a in arrays] or [[]]) for k in ("valid_votes", "voters", "dpt")),
