@@ -309,7 +309,7 @@ class _Scored:
     primary: str  # the field the correction is named by
     candidate: _Candidate
     remaining: tuple[str, ...]
-    residual: float
+    inherited: float  # the residual of the written form's own broken rules it leaves
 
 
 def _scored(
@@ -345,7 +345,7 @@ def _scored(
         if first.isdisjoint(candidate.changes):
             continue  # the wrong field is sought in the first broken sum rule
         corrected = apply_changes(form, candidate.changes)
-        if _received_past_reserve(form, corrected):
+        if _received_past_reserve(form, corrected, model.caps):
             continue
         remaining = tuple(broken(corrected))
         if broken_now[0] in remaining:
@@ -354,28 +354,13 @@ def _scored(
         score = candidate.weight * residual * model.ratio(corrected)
         if score > 0:
             primary = min(candidate.changes, key=order)
-            scored.append(_Scored(score, primary, candidate, remaining, residual))
-    return scored, order, _shared_residual(scored, linked, form, set(typed_broken))
-
-
-def _shared_residual(
-    scored: Sequence[_Scored], linked: set[str], form: Form, typed_broken: set[str]
-) -> float:
-    """The cost of the rules the written form breaks that a candidate leaves broken, as
-    cheaply as any candidate leaves them: what any other explanation of the form must
-    explain too. Rules a candidate breaks anew are its own to pay for."""
-    return max(
-        (
-            _residual(
-                [rule for rule in item.remaining if rule in typed_broken],
-                linked,
-                apply_changes(form, item.candidate.changes),
-                item.candidate.changes,
-            )
-            for item in scored
-        ),
-        default=1.0,
-    )
+            left = [rule for rule in remaining if rule in typed_broken]
+            inherited = _residual(left, linked, corrected, candidate.changes)
+            scored.append(_Scored(score, primary, candidate, remaining, inherited))
+    # Any other explanation of the form must explain the rules the written form breaks
+    # that the candidates leave broken, at best as cheaply as a candidate does; rules a
+    # candidate breaks anew are its own to pay for.
+    return scored, order, max((item.inherited for item in scored), default=1.0)
 
 
 def _linked_rules(first: str, form: Form) -> set[str]:
@@ -776,11 +761,11 @@ def _received_prior(received: int | None, caps: tuple[int, ...]) -> float:
     return (1 - RECEIVED_AT_RESERVE) / RECEIVED_SPREAD
 
 
-def _received_past_reserve(form: Form, corrected: Form) -> bool:
-    """Whether a candidate raises ballots received above DPT + 2%, more than a TPS is
-    given: that is no correction, it would make the form impossible another way."""
+def _received_past_reserve(form: Form, corrected: Form, caps: tuple[int, ...]) -> bool:
+    """Whether a candidate raises ballots received above DPT + 2% (``caps``, from
+    _reserve_caps), more than a TPS is given: that is no correction, it would make the
+    form impossible another way."""
     typed, value = (f.fields.get("surat_suara_diterima") for f in (form, corrected))
-    caps = _reserve_caps(form)
     if not caps or value is None or value == typed:
         return False
     return value > caps[-1]
