@@ -97,11 +97,11 @@ def tps_sums(store: Store, contest: str, regions: list[str]) -> TpsSums:
     """Each source's sum of current TPS forms in each of ``regions``, with its coverage."""
     sums = TpsSums({r: {} for r in regions}, {}, {})
     for first in range(0, len(regions), 500):
-        _addtps_sums(store, contest, regions[first : first + 500], sums)
+        _add_tps_sums(store, contest, regions[first : first + 500], sums)
     return sums
 
 
-def _addtps_sums(store: Store, contest: str, regions: list[str], sums: TpsSums) -> None:
+def _add_tps_sums(store: Store, contest: str, regions: list[str], sums: TpsSums) -> None:
     if not regions:
         return
     marks = ", ".join("?" for _ in regions)
