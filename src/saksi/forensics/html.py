@@ -6,6 +6,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from saksi.forensics.report import MAX_PLOTTED_CHOICES
+
 __all__ = ["html_report", "region_plots"]
 
 MAX_FLAGS = 1000  # rows of the flags table; the JSON report carries them all
@@ -150,16 +152,11 @@ def _figure(result: dict[str, Any]) -> str:
     return text
 
 
-MAX_CHOICE_COLUMNS = (
-    20  # more choices (a DPR or DPD contest): the per-choice tests stay in the JSON
-)
-
-
 def _statistics_table(regions: list[dict[str, Any]]) -> str:
     """Every region's tests: estimate [95% interval], p-value."""
     keys = sorted({key for r in regions for key in r["tests"]})
     choices = {key.split(":", 1)[1] for key in keys if ":" in key}
-    if len(choices) > MAX_CHOICE_COLUMNS:
+    if len(choices) > MAX_PLOTTED_CHOICES:  # a DPR or DPD contest: those stay in the JSON
         keys = [key for key in keys if ":" not in key]
     rows = "".join(
         _cells(

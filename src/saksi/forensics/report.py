@@ -30,7 +30,9 @@ REGION_LEVEL = "kabupaten_kota"  # where a "set" share would be decided and can 
 ALPHA = 0.05
 N_BOOTSTRAP = 200
 MIN_NEIGHBOURS = 5  # fewer forms in the desa: the kecamatan's are the neighbours
-MAX_PLOTTED_CHOICES = 20  # more choices: no plots of all TPS pooled (see overall_statistics)
+# More choices (a DPR or DPD contest): no plots of all TPS pooled, and no per-choice
+# columns in the HTML table of every region.
+MAX_PLOTTED_CHOICES = 20
 
 
 def _correction_form(form: Form) -> CorrectionForm:
