@@ -123,12 +123,13 @@ def predictive(
             for desa, index in items:
                 form, counts = pools[desa][index]
                 flat = correction._log_dirichlet_multinomial(counts, [1.0] * len(counts))
-                kernels = correction._Kernels()
+                alphas, weights = [], []
                 for j, (other, other_counts) in enumerate(pools[desa]):
                     if j != index:
                         size = sum(other_counts) + 0.5 * len(other_counts)
-                        alphas = [concentration * (x + 0.5) / size for x in other_counts]
-                        kernels.add(alphas, correction._closeness(form, other, power))
+                        alphas.append([concentration * (x + 0.5) / size for x in other_counts])
+                        weights.append(correction._gap(form, other) ** -power)
+                kernels = correction._Kernels.of(alphas, weights)
                 total += math.log(kernels.ratio(counts, flat))
             out[concentration, power] = total / len(items)
     return out

@@ -61,6 +61,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
+from scipy import special  # type: ignore[import-untyped]
+
 from saksi.ingest.rules import check_rules, reserve_cap
 
 __all__ = [
@@ -284,7 +288,9 @@ def rank_corrections(
         )
         for name, value in pooled
     ]
-    ranked.sort(key=lambda c: (-c.confidence, order(c.field), c.value))
+    # Equal candidates (01 or 02 off by the same slip) differ only by rounding: they are
+    # ordered by field, the same on every machine.
+    ranked.sort(key=lambda c: (-round(c.confidence, 9), order(c.field), c.value))
     return ranked
 
 
@@ -646,7 +652,7 @@ class _Plausibility:
     The neighbours' model is a kernel mixture, one Dirichlet-multinomial per neighbour
     centred on its shares (and one beta-binomial on its turnout and one on its invalid
     votes out of its voters), so that a desa with two kinds of TPS keeps both instead of
-    averaging them away. Neighbours with close TPS numbers weigh more (``_closeness``).
+    averaging them away. Neighbours with close TPS numbers weigh more (``_gap``).
     """
 
     def __init__(self, form: Form, neighbours: Sequence[Form]):
@@ -655,37 +661,35 @@ class _Plausibility:
         self.caps = _reserve_caps(form)
         self.received = _received_prior(form.fields.get("surat_suara_diterima"), self.caps)
         usable = [n for n in neighbours if _consistent_votes(n, self.choices)]
-        self.shares = _Kernels()
+        votes = np.array([[n.votes[c] for c in self.choices] for n in usable], dtype=float)
+        votes = votes.reshape(len(usable), len(self.choices))
+        valid = votes.sum(axis=1)
+        gaps = np.array([_gap(form, n) for n in usable], dtype=float)
+        self.shares = _Kernels.empty(len(self.choices))
         if len(usable) >= MIN_NEIGHBOURS:
-            for n in usable:
-                size = sum(n.votes.values()) + 0.5 * len(self.choices)
-                self.shares.add(
-                    [SHARE_CONCENTRATION * (n.votes[c] + 0.5) / size for c in self.choices],
-                    _closeness(form, n, SHARE_CLOSENESS),
-                )
-        self.turnouts = _Kernels()
-        for n in usable:
-            if n.dpt and sum(n.votes.values()) <= reserve_cap(n.dpt):
-                rate = (sum(n.votes.values()) + 0.5) / (reserve_cap(n.dpt) + 1)
-                self.turnouts.add(
-                    [TURNOUT_CONCENTRATION * rate, TURNOUT_CONCENTRATION * (1 - rate)],
-                    _closeness(form, n, RATE_CLOSENESS),
-                )
-        if not self.dpt or len(self.turnouts) < MIN_NEIGHBOURS:
-            self.turnouts = _Kernels()
+            size = valid + 0.5 * len(self.choices)
+            self.shares = _Kernels.of(
+                SHARE_CONCENTRATION * (votes + 0.5) / size[:, None], gaps**-SHARE_CLOSENESS
+            )
+        dpt = np.array([n.dpt or 0 for n in usable], dtype=np.int64)
+        cap = reserve_cap(dpt)
+        within = (dpt > 0) & (valid <= cap)
+        self.turnouts = _Kernels.empty(2)
+        if self.dpt and np.count_nonzero(within) >= MIN_NEIGHBOURS:
+            rate = (valid[within] + 0.5) / (cap[within] + 1)
+            self.turnouts = _Kernels.of(
+                _beta(TURNOUT_CONCENTRATION, rate, 1 - rate), gaps[within] ** -RATE_CLOSENESS
+            )
         # Invalid votes out of voters: a rate of a few percent nearly everywhere, so page 1
         # tells a corrected total that leaves a plausible invalid count from one that does not.
-        self.invalid = _Kernels()
-        for n in usable:
-            if _page_one_holds(n):
-                valid, voters = sum(n.votes.values()), n.fields["pengguna_hak_pilih"]
-                rate = (voters - valid + 0.5) / (voters + 1)
-                self.invalid.add(
-                    [INVALID_CONCENTRATION * (1 - rate), INVALID_CONCENTRATION * rate],
-                    _closeness(form, n, RATE_CLOSENESS),
-                )
-        if len(self.invalid) < MIN_NEIGHBOURS:
-            self.invalid = _Kernels()
+        holds = np.array([_page_one_holds(n) for n in usable], dtype=bool)
+        self.invalid = _Kernels.empty(2)
+        if np.count_nonzero(holds) >= MIN_NEIGHBOURS:
+            voters = np.array([n.fields.get("pengguna_hak_pilih", 0) for n in usable])[holds]
+            rate = (voters - valid[holds] + 0.5) / (voters + 1)
+            self.invalid = _Kernels.of(
+                _beta(INVALID_CONCENTRATION, 1 - rate, rate), gaps[holds] ** -RATE_CLOSENESS
+            )
 
     def ratio(self, form: Form) -> float:
         counts = [form.votes[c] for c in self.choices]
@@ -721,16 +725,28 @@ class _Plausibility:
         return best
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Kernels:
-    """A weighted mixture of Dirichlet-multinomial kernels, one per neighbour."""
+    """A weighted mixture of Dirichlet-multinomial kernels, one per neighbour. A desa can
+    hold 300 TPS and a form is weighed once per candidate, so the kernels are held as
+    arrays, with what does not depend on the counts worked out once."""
 
-    alphas: list[list[float]] = field(default_factory=list)
-    weights: list[float] = field(default_factory=list)
+    alphas: npt.NDArray[np.float64]  # one row per kernel
+    total: npt.NDArray[np.float64]  # each row's sum
+    constant: npt.NDArray[np.float64]  # lgamma(total) - sum of lgamma(alpha), per row
+    shares: npt.NDArray[np.float64]  # the kernels' weights, summing to 1
 
-    def add(self, alphas: list[float], weight: float) -> None:
-        self.alphas.append(alphas)
-        self.weights.append(weight)
+    @classmethod
+    def of(cls, alphas: npt.ArrayLike, weights: npt.ArrayLike) -> _Kernels:
+        rows = np.asarray(alphas, dtype=float)
+        total = rows.sum(axis=1)
+        constant = special.gammaln(total) - special.gammaln(rows).sum(axis=1)
+        w = np.asarray(weights, dtype=float)
+        return cls(rows, total, constant, w / w.sum() if len(w) else w)
+
+    @classmethod
+    def empty(cls, width: int) -> _Kernels:
+        return cls.of(np.empty((0, width)), np.empty(0))
 
     def __len__(self) -> int:
         return len(self.alphas)
@@ -738,11 +754,27 @@ class _Kernels:
     def ratio(self, counts: Sequence[int], flat: float) -> float:
         """Ratio of the mixture (mixed with the flat model) to the flat model, whose log
         likelihood of ``counts`` is ``flat``."""
-        logs = [_log_dirichlet_multinomial(counts, alphas) - flat for alphas in self.alphas]
-        top = max(logs)
-        total = sum(w * math.exp(x - top) for x, w in zip(logs, self.weights, strict=True))
-        mean = math.exp(top) * total / sum(self.weights)
+        n = sum(counts)
+        x = np.array(counts, dtype=float)
+        # The log Dirichlet-multinomial of the counts under every kernel at once.
+        logs = (
+            math.lgamma(n + 1)
+            - sum(math.lgamma(c + 1) for c in counts)
+            + self.constant
+            - special.gammaln(n + self.total)
+            + special.gammaln(x + self.alphas).sum(axis=1)
+            - flat
+        )
+        top = float(logs.max())
+        mean = math.exp(top) * float(self.shares @ np.exp(logs - top))
         return FLAT_MIX + (1 - FLAT_MIX) * mean
+
+
+def _beta(
+    concentration: float, first: npt.NDArray[np.float64], second: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Beta kernels, one row per neighbour: its two rates, times the concentration."""
+    return np.stack([concentration * first, concentration * second], axis=1)
 
 
 def _reserve_caps(form: Form) -> tuple[int, ...]:
@@ -771,14 +803,12 @@ def _received_past_reserve(form: Form, corrected: Form, caps: tuple[int, ...]) -
     return value > caps[-1]
 
 
-def _closeness(form: Form, other: Form, power: float) -> float:
-    """A neighbour's weight: the gap between TPS numbers to the power ``-power``."""
+def _gap(form: Form, other: Form) -> int:
+    """The gap between two TPS numbers, at least 1 (1 too where either has no place)."""
     if form.place is None or other.place is None:
-        return 1.0
+        return 1
     (desa, number), (other_desa, other_number) = form.place, other.place
-    gap = abs(number - other_number) if desa == other_desa else FAR_GAP
-    weight: float = max(gap, 1) ** -power
-    return weight
+    return max(abs(number - other_number), 1) if desa == other_desa else FAR_GAP
 
 
 def _page_one_holds(form: Form) -> bool:
