@@ -26,7 +26,7 @@ from saksi.ingest.fields import FIELDS
 from saksi.ingest.rules import RULE_IDS, check_rules
 
 sys.path.insert(0, str(REPO / "bench"))
-from forensics_2019 import outcome, select_cases
+from forensics_2019 import outcome, select_cases, situng_forms
 
 TPS_DPT = 280
 
@@ -394,6 +394,22 @@ def outcomes_2019() -> tuple[int, Counter[str]]:
         result = likely_correction(case.form, neighbours=case.neighbours, domestic=case.domestic)
         counts[outcome(case, result.changes if isinstance(result, Correction) else None)] += 1
     return len(cases), counts
+
+
+def test_a_tie_is_listed_in_field_order() -> None:
+    # Situng has both pairs at 0 under 242 valid votes here: either could be the missing
+    # one, equally likely up to rounding, which once put 02 first. The order, and so the
+    # message, must not hang on rounding.
+    forms, by_desa = situng_forms(DATA / "pemilu2019")
+    typed = forms["26138-019"]
+    neighbours = [forms[t] for t in by_desa["26138"] if t != "26138-019"]
+    ranked = rank_corrections(typed, neighbours=neighbours)
+    assert ranked is not None
+    assert [(c.field, c.value) for c in ranked[:2]] == [("01", 242), ("02", 242)]
+    assert ranked[0].confidence == pytest.approx(ranked[1].confidence, abs=1e-9)
+    result = likely_correction(typed, neighbours=neighbours)
+    assert isinstance(result, Unsure)
+    assert "01 0 -> 242 (50%) or 02 0 -> 242 (50%)" in result.reason
 
 
 def test_2019_corrections_are_rarely_wrong(outcomes_2019: tuple[int, Counter[str]]) -> None:
