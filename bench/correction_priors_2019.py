@@ -6,11 +6,12 @@ Usage: .venv/bin/python bench/correction_priors_2019.py [--data DIR] [--sample N
 1. Closeness. For consistent forms in the same desa, the mean squared difference of 01's
    share by the gap between TPS numbers: close numbers serve adjacent streets.
 2. Kernels. Each sampled consistent form is predicted from the other consistent forms of
-   its desa by saksi.forensics.correction's weighted kernel mixture (leave one out); the
+   its desa by saksi.forensics.plausibility's weighted kernel mixture (leave one out); the
    mean log likelihood ratio over the flat model is printed for each concentration and
    closeness power, for the shares, the turnout and the invalid votes. The constants
    SHARE_CONCENTRATION, TURNOUT_CONCENTRATION, INVALID_CONCENTRATION, SHARE_CLOSENESS and
-   RATE_CLOSENESS are round values near the best of each grid.
+   RATE_CLOSENESS (saksi.forensics.plausibility) are round values near the best of each
+   grid.
 3. Copied digits and carried miscounts. Two constants of the edit model, each fitted by
    maximum likelihood over every broken Situng form (01 + 02 != valid, with page 1 and
    its neighbours as the report sees them), the other constants as in use: the log of
@@ -36,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
 from forensics_2019 import DATA, read_results, read_tps, to_form  # noqa: E402
-from saksi.forensics import correction  # noqa: E402
+from saksi.forensics import correction, plausibility  # noqa: E402
 from saksi.forensics.correction import (  # noqa: E402
     Form,
 )
@@ -122,14 +123,14 @@ def predictive(
             total = 0.0
             for desa, index in items:
                 form, counts = pools[desa][index]
-                flat = correction._log_dirichlet_multinomial(counts, [1.0] * len(counts))
+                flat = plausibility.log_dirichlet_multinomial(counts, [1.0] * len(counts))
                 alphas, weights = [], []
                 for j, (other, other_counts) in enumerate(pools[desa]):
                     if j != index:
                         size = sum(other_counts) + 0.5 * len(other_counts)
                         alphas.append([concentration * (x + 0.5) / size for x in other_counts])
-                        weights.append(correction._gap(form, other) ** -power)
-                kernels = correction._Kernels.of(alphas, weights)
+                        weights.append(plausibility.gap(form, other) ** -power)
+                kernels = plausibility.Kernels.of(alphas, weights)
                 total += math.log(kernels.ratio(counts, flat))
             out[concentration, power] = total / len(items)
     return out
@@ -199,16 +200,16 @@ def main(argv: list[str] | None = None) -> int:
     closeness_table(by_desa)
     kernel_tables(by_desa, args.sample)
     edit_tables(by_desa)
-    names = (
-        "SHARE_CONCENTRATION",
-        "TURNOUT_CONCENTRATION",
-        "INVALID_CONCENTRATION",
-        "SHARE_CLOSENESS",
-        "RATE_CLOSENESS",
-        "COPIED_DIGIT",
-        "CARRIED",
-    )
-    print("in use: " + ", ".join(f"{n} {getattr(correction, n):g}" for n in names))
+    in_use = [
+        (plausibility, "SHARE_CONCENTRATION"),
+        (plausibility, "TURNOUT_CONCENTRATION"),
+        (plausibility, "INVALID_CONCENTRATION"),
+        (plausibility, "SHARE_CLOSENESS"),
+        (plausibility, "RATE_CLOSENESS"),
+        (correction, "COPIED_DIGIT"),
+        (correction, "CARRIED"),
+    ]
+    print("in use: " + ", ".join(f"{n} {getattr(module, n):g}" for module, n in in_use))
     return 0
 
 

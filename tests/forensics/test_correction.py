@@ -16,6 +16,7 @@ from saksi.forensics.correction import (
     SECOND_ERROR,
     Correction,
     Form,
+    Neighbourhood,
     Unsure,
     apply_changes,
     evidence,
@@ -394,6 +395,34 @@ def outcomes_2019() -> tuple[int, Counter[str]]:
         result = likely_correction(case.form, neighbours=case.neighbours, domestic=case.domestic)
         counts[outcome(case, result.changes if isinstance(result, Correction) else None)] += 1
     return len(cases), counts
+
+
+def test_one_neighbourhood_serves_every_form_of_its_desa() -> None:
+    # The report hands every broken form of a desa one Neighbourhood of the desa's clean
+    # forms, built once: each form must be weighed as with a list of its own (which gets
+    # a Neighbourhood of its own), in desa large and small and abroad.
+    forms, by_desa = situng_forms(DATA / "pemilu2019")
+    compared = 0
+    for desa in ("25838", "26138", "53697", "-990014"):
+        clean = [
+            forms[t]
+            for t in by_desa[desa]
+            if sum(forms[t].votes.values()) == forms[t].fields.get("suara_sah")
+        ]
+        hood = Neighbourhood(clean)
+        for tps_id in by_desa[desa]:
+            form = forms[tps_id]
+            plain = rank_corrections(form, neighbours=clean, domestic=not desa.startswith("-"))
+            shared = rank_corrections(form, neighbours=hood, domestic=not desa.startswith("-"))
+            if plain is None:
+                assert shared is None
+                continue
+            assert shared is not None
+            assert [(c.changes, c.edit) for c in shared] == [(c.changes, c.edit) for c in plain]
+            for a, b in zip(shared, plain, strict=True):
+                assert a.confidence == pytest.approx(b.confidence, rel=1e-9, abs=1e-12)
+            compared += 1
+    assert compared >= 4
 
 
 def test_a_tie_is_listed_in_field_order() -> None:

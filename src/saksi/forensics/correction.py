@@ -27,14 +27,14 @@ Method: a small Bayesian model of how a consistent form became the written one.
      agrees with the sum of the votes, ``suara_sah`` is the wrong field, and a candidate
      that says otherwise must explain the agreement as a coincidence. Caps (TPS cap, DPT
      plus reserve) left broken cost ``SECOND_ERROR`` each.
-   - plausibility: how much likelier the corrected votes are under the neighbours' vote
-     shares, turnout (valid votes out of DPT plus reserve) and invalid votes out of voters
-     (page 1's voters minus the corrected valid votes, or the typed invalid figure) than
-     under flat ones; a kernel mixture over the neighbours (so a desa with two kinds of
-     TPS keeps both), mixed with the flat model so that an odd TPS is never ruled out.
-     Neighbours with close TPS numbers in the same desa weigh more. Ballots received
-     are weighed against the DPT plus the 2% reserve a TPS receives
-     (``RECEIVED_AT_RESERVE``).
+   - plausibility (saksi.forensics.plausibility): how much likelier the corrected votes
+     are under the neighbours' vote shares, turnout (valid votes out of DPT plus reserve)
+     and invalid votes out of voters (page 1's voters minus the corrected valid votes, or
+     the typed invalid figure) than under flat ones; a kernel mixture over the neighbours
+     (so a desa with two kinds of TPS keeps both), mixed with the flat model so that an
+     odd TPS is never ruled out. Neighbours with close TPS numbers in the same desa weigh
+     more. Ballots received are weighed against the DPT plus the 2% reserve a TPS
+     receives.
    A one-digit substitution that copies the digit at the same place in another figure of
    the result block (01 typed with 02's units digit) is likelier than one to any other
    digit. The kernels' widths, the closeness weights, the copied-digit share and the
@@ -55,17 +55,13 @@ Method: a small Bayesian model of how a consistent form became the written one.
 from __future__ import annotations
 
 import functools
-import math
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
-import numpy.typing as npt
-from scipy import special  # type: ignore[import-untyped]
-
-from saksi.ingest.rules import check_rules, reserve_cap
+from saksi.forensics.plausibility import Form, Neighbourhood, Plausibility
+from saksi.ingest.rules import check_rules
 
 __all__ = [
     "EDIT_WEIGHTS",
@@ -77,6 +73,7 @@ __all__ = [
     "Correction",
     "EditKind",
     "Form",
+    "Neighbourhood",
     "Unsure",
     "apply_changes",
     "evidence",
@@ -147,44 +144,12 @@ SWAP_WEIGHT = 0.02  # two given fields swapped, against one field mistyped
 SECOND_ERROR = 0.1
 UNEXPLAINED = 1e-5  # two fields of the broken rule wrong at once, in edit-weight units
 THRESHOLD = 0.9
-FLAT_MIX = 0.05  # share of the flat model in the neighbours' models
-MIN_NEIGHBOURS = 3
-# Fitted without labels on the consistent 2019 Situng forms, each predicted from the rest
-# of its desa (bench/correction_priors_2019.py): the concentration of each neighbour's
-# kernel, and how fast a neighbour's weight falls with the gap between TPS numbers (TPS
-# with close numbers serve adjacent streets: their shares differ a third as much).
-SHARE_CONCENTRATION = 100.0  # shares within about ±0.05 of the neighbour's
-TURNOUT_CONCENTRATION = 1000.0
-INVALID_CONCENTRATION = 1000.0
-SHARE_CLOSENESS = 2.0  # weight = gap ** -SHARE_CLOSENESS
-RATE_CLOSENESS = 1.0  # the same for turnout and invalid votes
-FAR_GAP = 10  # a neighbour in another desa weighs as one ten TPS numbers away
 # A slipped digit is often the digit at the same place in another figure of the result
 # block (01 typed with 02's units digit): the share of substitutions that are such copies,
 # fitted without labels on the broken 2019 Situng forms (same script).
 COPIED_DIGIT = 0.4
 RESULT_BLOCK = ("suara_sah", "suara_tidak_sah", "suara_total", "pengguna_hak_pilih")
 MAX_DPT = 300  # BRIEF: a domestic TPS has at most 300 registered voters
-# BRIEF: a TPS receives DPT plus a 2% reserve in ballots (of the registry's DPT or the
-# form's own). A correction that moves ballots received away from that figure (or onto
-# it) is weighed by this prior: the figure itself with RECEIVED_AT_RESERVE, any of
-# RECEIVED_SPREAD values near it with the rest. Round priors, not fitted: the 2019 forms
-# carry no ballot figures. None may raise them above it: more ballots than a TPS is given
-# would be no correction. Without this, a stuffed form (more ballots used than received)
-# reads as a mistyped "received".
-RECEIVED_AT_RESERVE = 0.9
-RECEIVED_SPREAD = 50
-
-
-@dataclass(frozen=True, slots=True)
-class Form:
-    """One source's copy of one TPS's form; ``dpt`` is the registry DPT of the TPS and
-    ``place`` its desa and TPS number (None: every neighbour weighs the same)."""
-
-    votes: Mapping[str, int]
-    fields: Mapping[str, int]
-    dpt: int | None = None
-    place: tuple[str, int] | None = None  # (desa id, TPS number), to weigh neighbours
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +188,7 @@ def apply_changes(form: Form, changes: Mapping[str, int]) -> Form:
 def likely_correction(
     form: Form,
     *,
-    neighbours: Sequence[Form] = (),
+    neighbours: Neighbourhood | Sequence[Form] = (),
     domestic: bool = True,
     max_dpt: int = MAX_DPT,
     threshold: float = THRESHOLD,
@@ -255,7 +220,7 @@ def likely_correction(
 def rank_corrections(
     form: Form,
     *,
-    neighbours: Sequence[Form] = (),
+    neighbours: Neighbourhood | Sequence[Form] = (),
     domestic: bool = True,
     max_dpt: int = MAX_DPT,
 ) -> list[Correction] | None:
@@ -297,7 +262,7 @@ def rank_corrections(
 def evidence(
     form: Form,
     *,
-    neighbours: Sequence[Form] = (),
+    neighbours: Neighbourhood | Sequence[Form] = (),
     domestic: bool = True,
     max_dpt: int = MAX_DPT,
 ) -> float | None:
@@ -319,7 +284,7 @@ class _Scored:
 
 
 def _scored(
-    form: Form, neighbours: Sequence[Form], domestic: bool, max_dpt: int
+    form: Form, neighbours: Neighbourhood | Sequence[Form], domestic: bool, max_dpt: int
 ) -> tuple[list[_Scored], _Order, float] | None:
     """Each candidate that mends the first broken sum rule, scored; None if no sum rule
     is broken."""
@@ -341,7 +306,7 @@ def _scored(
     if not broken_now:
         return None
     values = {**form.fields, **form.votes}
-    model = _Plausibility(form, neighbours)
+    model = Plausibility(form, neighbours, SECOND_ERROR)
     order = _field_order(broken_now, form)
     linked = _linked_rules(broken_now[0], form)
     first_total, first_parts = _rule_names(broken_now[0], form)
@@ -635,196 +600,12 @@ def _edit_weight(
     return sum(parts.values()), kind
 
 
-# -- plausibility: the neighbours' turnout and shares --------------------------------------
-
-
-def _log_dirichlet_multinomial(counts: Sequence[int], alphas: Sequence[float]) -> float:
-    n, a = sum(counts), sum(alphas)
-    out = math.lgamma(n + 1) + math.lgamma(a) - math.lgamma(n + a)
-    for x, alpha in zip(counts, alphas, strict=True):
-        out += math.lgamma(x + alpha) - math.lgamma(alpha) - math.lgamma(x + 1)
-    return out
-
-
-class _Plausibility:
-    """Likelihood ratio of a TPS's votes: the neighbours' model over the flat model.
-
-    The neighbours' model is a kernel mixture, one Dirichlet-multinomial per neighbour
-    centred on its shares (and one beta-binomial on its turnout and one on its invalid
-    votes out of its voters), so that a desa with two kinds of TPS keeps both instead of
-    averaging them away. Neighbours with close TPS numbers weigh more (``_gap``).
-    """
-
-    def __init__(self, form: Form, neighbours: Sequence[Form]):
-        self.choices = tuple(form.votes)
-        self.dpt = form.dpt
-        self.caps = _reserve_caps(form)
-        self.received = _received_prior(form.fields.get("surat_suara_diterima"), self.caps)
-        usable = [n for n in neighbours if _consistent_votes(n, self.choices)]
-        votes = np.array([[n.votes[c] for c in self.choices] for n in usable], dtype=float)
-        votes = votes.reshape(len(usable), len(self.choices))
-        valid = votes.sum(axis=1)
-        gaps = np.array([_gap(form, n) for n in usable], dtype=float)
-        self.shares = _Kernels.empty(len(self.choices))
-        if len(usable) >= MIN_NEIGHBOURS:
-            size = valid + 0.5 * len(self.choices)
-            self.shares = _Kernels.of(
-                SHARE_CONCENTRATION * (votes + 0.5) / size[:, None], gaps**-SHARE_CLOSENESS
-            )
-        dpt = np.array([n.dpt or 0 for n in usable], dtype=np.int64)
-        cap = reserve_cap(dpt)
-        within = (dpt > 0) & (valid <= cap)
-        self.turnouts = _Kernels.empty(2)
-        if self.dpt and np.count_nonzero(within) >= MIN_NEIGHBOURS:
-            rate = (valid[within] + 0.5) / (cap[within] + 1)
-            self.turnouts = _Kernels.of(
-                _beta(TURNOUT_CONCENTRATION, rate, 1 - rate), gaps[within] ** -RATE_CLOSENESS
-            )
-        # Invalid votes out of voters: a rate of a few percent nearly everywhere, so page 1
-        # tells a corrected total that leaves a plausible invalid count from one that does not.
-        holds = np.array([_page_one_holds(n) for n in usable], dtype=bool)
-        self.invalid = _Kernels.empty(2)
-        if np.count_nonzero(holds) >= MIN_NEIGHBOURS:
-            voters = np.array([n.fields.get("pengguna_hak_pilih", 0) for n in usable])[holds]
-            rate = (voters - valid[holds] + 0.5) / (voters + 1)
-            self.invalid = _Kernels.of(
-                _beta(INVALID_CONCENTRATION, 1 - rate, rate), gaps[holds] ** -RATE_CLOSENESS
-            )
-
-    def ratio(self, form: Form) -> float:
-        counts = [form.votes[c] for c in self.choices]
-        out = _received_prior(form.fields.get("surat_suara_diterima"), self.caps) / self.received
-        if self.shares:
-            flat = _log_dirichlet_multinomial(counts, [1.0] * len(counts))
-            out *= self.shares.ratio(counts, flat)
-        n = sum(counts)
-        if self.invalid:
-            out *= self._invalid_ratio(form, n)
-        if self.dpt:
-            trials = reserve_cap(self.dpt)
-            if n > trials:
-                return out * SECOND_ERROR  # more valid votes than ballots
-            if self.turnouts:
-                out *= self.turnouts.ratio([n, trials - n], -math.log(trials + 1))
-        return out
-
-    def _invalid_ratio(self, form: Form, valid: int) -> float:
-        """The invalid count is the typed one, or voters minus valid when page 1 is left
-        broken and the invalid figure is the second error: the likelier reading counts."""
-        voters, typed = form.fields.get("pengguna_hak_pilih"), form.fields.get("suara_tidak_sah")
-        readings = {typed} if typed is not None else set()
-        if voters is not None:
-            readings.add(voters - valid)
-        if not readings:
-            return 1.0  # no page 1: nothing to weigh
-        best = FLAT_MIX  # more valid votes than voters, and no invalid figure
-        for invalid in readings:
-            if invalid >= 0:
-                flat = -math.log(valid + invalid + 1)
-                best = max(best, self.invalid.ratio([valid, invalid], flat))
-        return best
-
-
-@dataclass(frozen=True, slots=True)
-class _Kernels:
-    """A weighted mixture of Dirichlet-multinomial kernels, one per neighbour. A desa can
-    hold 300 TPS and a form is weighed once per candidate, so the kernels are held as
-    arrays, with what does not depend on the counts worked out once."""
-
-    alphas: npt.NDArray[np.float64]  # one row per kernel
-    total: npt.NDArray[np.float64]  # each row's sum
-    constant: npt.NDArray[np.float64]  # lgamma(total) - sum of lgamma(alpha), per row
-    shares: npt.NDArray[np.float64]  # the kernels' weights, summing to 1
-
-    @classmethod
-    def of(cls, alphas: npt.ArrayLike, weights: npt.ArrayLike) -> _Kernels:
-        rows = np.asarray(alphas, dtype=float)
-        total = rows.sum(axis=1)
-        constant = special.gammaln(total) - special.gammaln(rows).sum(axis=1)
-        w = np.asarray(weights, dtype=float)
-        return cls(rows, total, constant, w / w.sum() if len(w) else w)
-
-    @classmethod
-    def empty(cls, width: int) -> _Kernels:
-        return cls.of(np.empty((0, width)), np.empty(0))
-
-    def __len__(self) -> int:
-        return len(self.alphas)
-
-    def ratio(self, counts: Sequence[int], flat: float) -> float:
-        """Ratio of the mixture (mixed with the flat model) to the flat model, whose log
-        likelihood of ``counts`` is ``flat``."""
-        n = sum(counts)
-        x = np.array(counts, dtype=float)
-        # The log Dirichlet-multinomial of the counts under every kernel at once.
-        logs = (
-            math.lgamma(n + 1)
-            - sum(math.lgamma(c + 1) for c in counts)
-            + self.constant
-            - special.gammaln(n + self.total)
-            + special.gammaln(x + self.alphas).sum(axis=1)
-            - flat
-        )
-        top = float(logs.max())
-        mean = math.exp(top) * float(self.shares @ np.exp(logs - top))
-        return FLAT_MIX + (1 - FLAT_MIX) * mean
-
-
-def _beta(
-    concentration: float, first: npt.NDArray[np.float64], second: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Beta kernels, one row per neighbour: its two rates, times the concentration."""
-    return np.stack([concentration * first, concentration * second], axis=1)
-
-
-def _reserve_caps(form: Form) -> tuple[int, ...]:
-    """The ballots the TPS may have been given: DPT + 2% of the registry's DPT and of the
-    DPT written on the form (the registry's can lag the list the TPS was supplied by)."""
-    dpts = {form.dpt, form.fields.get("dpt")}
-    return tuple(sorted(reserve_cap(d) for d in dpts if d))
-
-
-def _received_prior(received: int | None, caps: tuple[int, ...]) -> float:
-    """Prior of ballots received (1.0: not weighed, where nothing says what was given)."""
-    if received is None or not caps:
-        return 1.0
-    if received in caps:
-        return RECEIVED_AT_RESERVE
-    return (1 - RECEIVED_AT_RESERVE) / RECEIVED_SPREAD
-
-
 def _received_past_reserve(form: Form, corrected: Form, caps: tuple[int, ...]) -> bool:
     """Whether a candidate raises ballots received above DPT + 2% (``caps``, from
-    _reserve_caps), more than a TPS is given: that is no correction, it would make the
-    form impossible another way."""
+    plausibility.reserve_caps), more than a TPS is given: that is no correction, it would
+    make the form impossible another way. Without this, a stuffed form (more ballots used
+    than received) reads as a mistyped "received"."""
     typed, value = (f.fields.get("surat_suara_diterima") for f in (form, corrected))
     if not caps or value is None or value == typed:
         return False
     return value > caps[-1]
-
-
-def _gap(form: Form, other: Form) -> int:
-    """The gap between two TPS numbers, at least 1 (1 too where either has no place)."""
-    if form.place is None or other.place is None:
-        return 1
-    (desa, number), (other_desa, other_number) = form.place, other.place
-    return max(abs(number - other_number), 1) if desa == other_desa else FAR_GAP
-
-
-def _page_one_holds(form: Form) -> bool:
-    valid, voters = form.fields.get("suara_sah"), form.fields.get("pengguna_hak_pilih")
-    invalid = form.fields.get("suara_tidak_sah")
-    return (
-        valid is not None
-        and voters is not None
-        and invalid is not None
-        and voters > 0
-        and valid + invalid == voters
-    )
-
-
-def _consistent_votes(form: Form, choices: Sequence[str]) -> bool:
-    if tuple(form.votes) != tuple(choices) or sum(form.votes.values()) == 0:
-        return False
-    valid = form.fields.get("suara_sah")
-    return valid is None or valid == sum(form.votes.values())

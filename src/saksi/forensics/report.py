@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from saksi.forensics import checks
-from saksi.forensics.correction import Correction, Unsure, likely_correction
+from saksi.forensics.correction import Correction, Neighbourhood, Unsure, likely_correction
 from saksi.forensics.correction import Form as CorrectionForm
 from saksi.forensics.forms import ContestForms, Form, load_forms
 from saksi.forensics.ladder_flags import LADDER_RULES, store_ladder_flags
@@ -61,7 +61,7 @@ def _corrector(forms: ContestForms, source: str) -> Callable[[Form], Correction 
             found = converted[id(form)] = _correction_form(form)
         return found
 
-    clean: dict[int, list[CorrectionForm]] = {}  # per desa or kecamatan
+    clean: dict[int, Neighbourhood] = {}  # per desa or kecamatan
 
     def correct(form: Form) -> Correction | Unsure | None:
         if not by_desa:
@@ -72,7 +72,9 @@ def _corrector(forms: ContestForms, source: str) -> Callable[[Form], Correction 
         # Only forms that keep their own arithmetic, so never the form being corrected.
         neighbours = clean.get(id(near))
         if neighbours is None:
-            neighbours = clean[id(near)] = [as_correction_form(f) for f in near if not f.rules]
+            neighbours = clean[id(near)] = Neighbourhood(
+                [as_correction_form(f) for f in near if not f.rules]
+            )
         return likely_correction(
             _correction_form(form), neighbours=neighbours, domestic=form.tps.domestic
         )
