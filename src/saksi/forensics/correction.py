@@ -253,8 +253,10 @@ def rank_corrections(
         )
         for name, value in pooled
     ]
-    # Equal candidates (01 or 02 off by the same slip) differ only by rounding: they are
-    # ordered by field, the same on every machine.
+    # Equal candidates (01 or 02 off by the same slip) can differ in the last bits, as
+    # sums taken in another order do: within 1e-9 they are ordered by field, so that
+    # noise does not pick which one a message names first (it still can for the rare
+    # pair that straddles a rounding boundary).
     ranked.sort(key=lambda c: (-round(c.confidence, 9), order(c.field), c.value))
     return ranked
 

@@ -203,9 +203,9 @@ class _Table:
     """A neighbourhood's forms whose votes add up, for one list of choices: where each
     is, and its kernels (None where too few neighbours have the figures)."""
 
-    desas: npt.NDArray[np.str_]
+    desas: dict[object, int]  # each desa id, by a code of its own
+    codes: npt.NDArray[np.int64]  # each neighbour's desa code (-1: no place)
     numbers: npt.NDArray[np.int64]
-    placed: npt.NDArray[np.bool_]
     shares: _Rows | None
     within: npt.NDArray[np.bool_]  # a DPT, and valid votes within DPT + 2%
     turnouts: _Rows | None
@@ -237,11 +237,14 @@ class _Table:
             voters = np.array([f.fields.get("pengguna_hak_pilih", 0) for f in usable])[holds]
             rate = (voters - valid[holds] + 0.5) / (voters + 1)
             invalid = _Rows.of(_beta(INVALID_CONCENTRATION, 1 - rate, rate))
-        places = [f.place or ("", 0) for f in usable]
+        desas: dict[object, int] = {}
+        codes = [
+            -1 if f.place is None else desas.setdefault(f.place[0], len(desas)) for f in usable
+        ]
         return cls(
-            np.array([desa for desa, _ in places], dtype=str),
-            np.array([number for _, number in places], dtype=np.int64),
-            np.array([f.place is not None for f in usable], dtype=bool),
+            desas,
+            np.array(codes, dtype=np.int64),
+            np.array([0 if f.place is None else f.place[1] for f in usable], dtype=np.int64),
             shares,
             within,
             turnouts,
@@ -251,12 +254,12 @@ class _Table:
 
     def gaps(self, form: Form) -> npt.NDArray[np.float64]:
         """Each neighbour's ``gap`` from ``form``, as floats."""
-        if form.place is None or not len(self.numbers):
+        if form.place is None:
             return np.ones(len(self.numbers))
         desa, number = form.place
         near = np.maximum(np.abs(self.numbers - number), 1)
-        out = np.where(self.desas == desa, near, FAR_GAP)
-        return np.where(self.placed, out, 1).astype(float)
+        out = np.where(self.codes == self.desas.get(desa, -2), near, FAR_GAP)
+        return np.where(self.codes >= 0, out, 1).astype(float)
 
 
 def gap(form: Form, other: Form) -> int:
