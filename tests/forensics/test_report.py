@@ -11,9 +11,11 @@ import httpx
 import pytest
 
 from conftest import DATA
+from saksi.cli.readonly import open_store_readonly
 from saksi.examples.synthetic import AnomalyPlan
 from saksi.examples.synthetic_election import build_synthetic
 from saksi.forensics.html import html_report
+from saksi.forensics.report import CHECKING, READING, TESTING, forensics_report
 from saksi.ingest.rules import RULES
 from support import run_saksi, serving_election
 
@@ -226,3 +228,29 @@ def test_the_html_report_links_each_flag_to_its_tps_and_photos() -> None:
     assert '<a href="/tps/6501011001001">6501011001001</a>' in row
     assert '<a href="/photos/ab/ab12">photo 1</a>' in row
     assert '<a href="/photos/cd/cd34">photo 2</a>' in row
+
+
+def test_long_work_reports_each_stage_to_its_end(
+    election: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    folder, _ = election
+    heard: dict[str, list[tuple[int, int | None]]] = {}
+
+    def progress(stage: str, done: int, total: int | None) -> None:
+        heard.setdefault(stage, []).append((done, total))
+
+    with open_store_readonly(folder) as store:
+        (forms,) = store.query(
+            "SELECT count(*) FROM forms WHERE contest = 'PPWP' AND is_current = 1"
+        )[0]
+        (sources,) = store.query("SELECT count(*) FROM sources")[0]
+        report = forensics_report(store, n_bootstrap=10, progress=progress)
+    assert report["flags"]
+    assert list(heard) == [READING, CHECKING, TESTING]
+    assert heard[READING][0] == (0, None)  # before the query: how many is not yet known
+    assert heard[READING][-1] == (forms, forms)
+    assert heard[CHECKING][-1] == (sources + 1, sources + 1)  # disagreements, each source
+    assert heard[TESTING][-1] == (2, 2)
+    for calls in heard.values():
+        done = [d for d, _ in calls]
+        assert done == sorted(done)

@@ -32,13 +32,14 @@ def forensics(
     stand out."""
     from collections import Counter
 
+    from saksi.cli.progress import stage_bars
     from saksi.cli.readonly import open_store_readonly
     from saksi.forensics.report import forensics_report
 
     if html_file is not None:
         _check_writable(html_file)  # before the work: a national report takes half a minute
-    with open_store_readonly(election_dir) as store:
-        report = forensics_report(store, contest, seed=seed, parallel=True)
+    with open_store_readonly(election_dir) as store, stage_bars() as progress:
+        report = forensics_report(store, contest, seed=seed, parallel=True, progress=progress)
     if html_file is not None:
         from saksi.forensics.html import html_report
 

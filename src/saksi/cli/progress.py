@@ -10,12 +10,13 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
-__all__ = ["console", "progress_bar"]
+__all__ = ["console", "progress_bar", "stage_bars"]
 
 console = Console(stderr=True)
 
@@ -37,5 +38,28 @@ def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int]
 
         def update(done: int) -> None:
             bar.update(task, completed=done)
+
+        yield update
+
+
+@contextmanager
+def stage_bars() -> Iterator[Callable[[str, int, int | None], None]]:
+    """Yield a callback taking (stage, done, total or None while unknown); each stage
+    gets a bar of its own, on stderr, and only on a terminal."""
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    ]
+    with Progress(
+        *columns, console=console, transient=False, disable=not console.is_terminal
+    ) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def update(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total)
+            bars.update(tasks[stage], completed=done, total=total)
 
         yield update

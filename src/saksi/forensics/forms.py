@@ -3,6 +3,7 @@ source's numbers per TPS, with each TPS's DPT and its desa, kecamatan and kabupa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ from saksi.collector import collector_paused
 from saksi.errors import SaksiError
 from saksi.store.base import Store
 
-__all__ = ["ContestForms", "Form", "TpsInfo", "load_forms"]
+__all__ = ["READING", "ContestForms", "Form", "Progress", "TpsInfo", "load_forms"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,12 @@ def _ancestors(store: Store) -> tuple[dict[str, tuple[str | None, str | None]], 
     return out, names
 
 
-def load_forms(store: Store, contest: str) -> ContestForms:
+# Long work reports (what, done so far, total or None while unknown).
+Progress = Callable[[str, int, int | None], None]
+READING = "reading the forms"
+
+
+def load_forms(store: Store, contest: str, progress: Progress | None = None) -> ContestForms:
     """Every source's current form of ``contest`` at every TPS."""
     if not store.query("SELECT 1 FROM contests WHERE id = ?", (contest,)):
         raise SaksiError(f"contest {contest} is not part of this election")
@@ -92,13 +98,21 @@ def load_forms(store: Store, contest: str) -> ContestForms:
     result = ContestForms(contest, choices, official, sources, region_names=names)
     # Record order (no ORDER BY): every output is sorted later, and sorting 2.5 million
     # rows here would cost seconds.
+    report = progress or (lambda *_: None)
+    report(READING, 0, None)
     rows = store.query(
         "SELECT tps, source, seq, payload, flags FROM forms WHERE contest = ? AND is_current = 1",
         (contest,),
     )
     with collector_paused():  # millions of new dicts, no cycles
-        _add_forms(result.by_source, rows, tps)
+        for start in range(0, len(rows), _STEP):
+            report(READING, start, len(rows))
+            _add_forms(result.by_source, rows[start : start + _STEP], tps)
+    report(READING, len(rows), len(rows))
     return result
+
+
+_STEP = 100_000  # forms parsed between two progress reports
 
 
 def _add_forms(

@@ -16,7 +16,7 @@ import numpy as np
 from saksi.forensics import checks
 from saksi.forensics.correction import Correction, Neighbourhood, Unsure, likely_correction
 from saksi.forensics.correction import Form as CorrectionForm
-from saksi.forensics.forms import ContestForms, Form, load_forms
+from saksi.forensics.forms import READING, ContestForms, Form, Progress, load_forms
 from saksi.forensics.ladder_flags import LADDER_RULES, store_ladder_flags
 from saksi.forensics.multiple import flag_regions
 from saksi.forensics.statistics import RegionStatistics, plot_statistics, region_statistics
@@ -24,7 +24,11 @@ from saksi.ingest.rules import RULES
 from saksi.store.base import Store
 from saksi.tally.query import default_contest
 
-__all__ = ["forensics_report", "report_from_forms"]
+__all__ = ["CHECKING", "READING", "TESTING", "forensics_report", "report_from_forms"]
+
+# The stages ``progress`` hears of, after READING the forms (saksi.forensics.forms).
+CHECKING = "checking each TPS"
+TESTING = "testing each region"
 
 REGION_LEVEL = "kabupaten_kota"  # where a "set" share would be decided and can be seen
 ALPHA = 0.05
@@ -189,12 +193,15 @@ def _rank(flag: checks.Flag) -> tuple[int, float, str, str, str]:
     return order.get(flag.rule, 0), far, flag.tps_id, flag.source, flag.rule
 
 
-def _tps_flags(forms: ContestForms) -> list[checks.Flag]:
+def _tps_flags(forms: ContestForms, progress: Progress) -> list[checks.Flag]:
+    sources = list(forms.sources)
     flags = checks.disagreement_flags(forms)
-    for source in forms.sources:
+    for done, source in enumerate(sources, 1):
+        progress(CHECKING, done, len(sources) + 1)
         flags += checks.consistency_flags(forms, source, _corrector(forms, source))
         flags += checks.sex_turnout_flags(forms, source)
         flags += checks.outlier_flags(forms, source)
+    progress(CHECKING, len(sources) + 1, len(sources) + 1)
     return flags
 
 
@@ -204,20 +211,27 @@ def report_from_forms(
     seed: int = 2024,
     n_bootstrap: int = N_BOOTSTRAP,
     parallel: bool = False,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """The report; with ``parallel`` the region statistics (numpy, half the work) run in
     a second process while this one checks each TPS. That process is spawned, so a script
-    that asks for it must guard its main module (``if __name__ == "__main__"``)."""
+    that asks for it must guard its main module (``if __name__ == "__main__"``).
+    ``progress`` hears of each stage: CHECKING (the disagreements, then each source) and
+    TESTING (the regions' statistics, then those of every TPS pooled)."""
     started = time.perf_counter()
+    report = progress or (lambda *_: None)
     inputs = region_inputs(forms)
+    report(CHECKING, 0, len(forms.sources) + 1)  # the disagreements, then each source
+    report(TESTING, 0, 2)
     if parallel:
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
             statistics = pool.submit(all_region_statistics, inputs, seed, n_bootstrap)
-            flags = _tps_flags(forms)
+            flags = _tps_flags(forms, report)
             results = statistics.result()
     else:
-        flags = _tps_flags(forms)
+        flags = _tps_flags(forms, report)
         results = all_region_statistics(inputs, seed, n_bootstrap)
+    report(TESTING, 1, 2)
     photos = {(f.tps.tps_id, f.source): f.photos for s in forms.sources for f in forms.forms(s)}
     items = []
     for flag in sorted(flags, key=_rank):
@@ -229,6 +243,7 @@ def report_from_forms(
         items.append(item)
     regions = _regions(forms, inputs, results)
     regions["overall"] = overall_statistics(inputs, forms.choices, seed, n_bootstrap)
+    report(TESTING, 2, 2)
     return {
         "contest": forms.contest,
         "official_source": forms.official,
@@ -246,14 +261,18 @@ def forensics_report(
     seed: int = 2024,
     n_bootstrap: int = N_BOOTSTRAP,
     parallel: bool = False,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """The report of ``contest`` (the first contest if None), from the projection store.
+    """The report of ``contest`` (the first contest if None), from the projection store;
+    ``progress`` hears of READING the forms, then as in ``report_from_forms``.
 
     The ladder's flags (a recap row that differs from what was signed below it) come
     first, the largest first: they concern the legal result itself.
     """
     contest_id = contest or default_contest(store)
-    forms = load_forms(store, contest_id)
-    report = report_from_forms(forms, seed=seed, n_bootstrap=n_bootstrap, parallel=parallel)
+    forms = load_forms(store, contest_id, progress)
+    report = report_from_forms(
+        forms, seed=seed, n_bootstrap=n_bootstrap, parallel=parallel, progress=progress
+    )
     report["flags"] = [*store_ladder_flags(store, contest_id), *report["flags"]]
     return {"log_size": store.log_size(), **report}
