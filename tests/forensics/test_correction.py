@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Mapping
 
 import pytest
 from hypothesis import given, settings
@@ -140,6 +141,26 @@ def test_valid_and_invalid_swapped() -> None:
     assert isinstance(result, Correction)
     assert result.edit == "swapped"
     assert result.changes == {"suara_sah": 234, "suara_tidak_sah": 3}
+
+
+def test_a_swap_on_a_form_of_many_choices() -> None:
+    # A DPR form of 150 choices (parties and their candidates): valid votes and one
+    # candidate's 2 votes swapped places. The swap is found among those that can mend the
+    # sum (a swap of two choices never can).
+    def dpr(number: int, changes: Mapping[str, int] = {}) -> Form:
+        votes = {f"{i:03d}": (number * 7 + i * 13) % 3 for i in range(1, 151)}
+        valid = sum(votes.values())
+        fields = {"suara_sah": valid, "suara_tidak_sah": 4, "pengguna_hak_pilih": valid + 4}
+        return apply_changes(Form(votes, fields, TPS_DPT, ("D", number)), changes)
+
+    true = dpr(1)
+    valid = true.fields["suara_sah"]
+    assert true.votes["043"] == 2
+    typed = dpr(1, {"043": valid, "suara_sah": 2})
+    result = likely_correction(typed, neighbours=[dpr(n) for n in range(2, 9)])
+    assert isinstance(result, Correction)
+    assert result.edit == "swapped"
+    assert result.changes == {"043": 2, "suara_sah": valid}
 
 
 def test_zero_where_the_total_was_missing() -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from saksi.forensics.plausibility import (
     FLAT_MIX,
+    MAX_SHARE_CHOICES,
     SHARE_CLOSENESS,
     Form,
     Kernels,
@@ -83,3 +84,16 @@ def test_too_few_neighbours_leave_the_flat_model() -> None:
     assert not model.shares
     assert not model.turnouts
     assert model.ratio(form) == 1.0
+
+
+def test_shares_are_weighed_on_ballots_of_a_few_choices_only() -> None:
+    # A party-list ballot's shares are not weighed; its turnout still is.
+    def ballot(choices: int, number: int) -> Form:
+        votes = {f"{i:03d}": (number + i) % 4 for i in range(1, choices + 1)}
+        return Form(votes, {"suara_sah": sum(votes.values())}, 250, ("D", number))
+
+    for choices, weighed in ((MAX_SHARE_CHOICES, True), (MAX_SHARE_CHOICES + 1, False)):
+        form = ballot(choices, 1)
+        model = Plausibility(form, [ballot(choices, n) for n in range(2, 8)], past_ballots=0.1)
+        assert bool(model.shares) is weighed
+        assert model.turnouts

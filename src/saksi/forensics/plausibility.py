@@ -2,7 +2,8 @@
 correction's score (saksi.forensics.correction), as a ratio over flat models.
 
 The neighbours' model is a kernel mixture: one Dirichlet-multinomial per neighbour
-centred on its vote shares, one beta-binomial on its turnout (valid votes out of DPT plus
+centred on its vote shares (on ballots of a few choices, ``MAX_SHARE_CHOICES``), one
+beta-binomial on its turnout (valid votes out of DPT plus
 reserve) and one on its invalid votes out of its voters, so that a desa with two kinds of
 TPS keeps both instead of averaging them away. Each is mixed with the flat model
 (``FLAT_MIX``) so that an odd TPS is never ruled out. Neighbours with close TPS numbers
@@ -44,6 +45,11 @@ MIN_NEIGHBOURS = 3
 # kernel, and how fast a neighbour's weight falls with the gap between TPS numbers (TPS
 # with close numbers serve adjacent streets: their shares differ a third as much).
 SHARE_CONCENTRATION = 100.0  # shares within about ±0.05 of the neighbour's
+# Shares are weighed only on ballots of a few choices, like the presidential one (2 pairs
+# in 2019, 3 in 2024), on which the kernels were fitted. On a party-list ballot of dozens
+# or hundreds the same concentration falls below one per choice, sparser than the flat
+# model: it would favour a corrected form that piles the valid votes on one candidate.
+MAX_SHARE_CHOICES = 5
 TURNOUT_CONCENTRATION = 1000.0
 INVALID_CONCENTRATION = 1000.0
 SHARE_CLOSENESS = 2.0  # weight = gap ** -SHARE_CLOSENESS
@@ -219,7 +225,7 @@ class _Table:
         votes = votes.reshape(k, len(choices))
         valid = votes.sum(axis=1)
         shares = None
-        if k >= MIN_NEIGHBOURS:
+        if k >= MIN_NEIGHBOURS and len(choices) <= MAX_SHARE_CHOICES:
             size = valid + 0.5 * len(choices)
             shares = _Rows.of(SHARE_CONCENTRATION * (votes + 0.5) / size[:, None])
         dpt = np.array([f.dpt or 0 for f in usable], dtype=np.int64)
