@@ -469,8 +469,8 @@ def _candidates(
     # weigh differently in it: total against part, or either against a field outside it.
     # The rest keep its sums as they are; on a DPR form of 200 choices they would be most
     # of the 20,000 swaps.
-    total, names = _rule_names(broken_now[0], form)
-    side = {total: 1, **dict.fromkeys(names, -1)}
+    first_total, first_names = _rule_names(broken_now[0], form)
+    side = {first_total: 1, **dict.fromkeys(first_names, -1)}
     for first in members:
         for second in values:
             if second == first or values[second] == values[first]:
