@@ -43,17 +43,17 @@ def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int]
 
 
 @contextmanager
-def stage_bars() -> Iterator[Callable[[str, int, int | None], None]]:
+def stage_bars(*, quiet: bool = False) -> Iterator[Callable[[str, int, int | None], None]]:
     """Yield a callback taking (stage, done, total or None while unknown); each stage
-    gets a bar of its own, on stderr, and only on a terminal."""
-    columns = [
+    gets a bar of its own on stderr, cleared at the end, and only on a terminal (never
+    when ``quiet``)."""
+    with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    ]
-    with Progress(
-        *columns, console=console, transient=False, disable=not console.is_terminal
+        console=console,
+        transient=True,
+        disable=quiet or not console.is_terminal,
     ) as bars:
         tasks: dict[str, TaskID] = {}
 

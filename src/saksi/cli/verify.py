@@ -11,9 +11,8 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from saksi.cli.progress import console
+from saksi.cli.progress import console, stage_bars
 from saksi.errors import SaksiError
 from saksi.verify.report import Report
 from saksi.verify.run import verify as run_verification
@@ -144,21 +143,7 @@ def _once(
     as_json: bool,
     workers: int | None,
 ) -> int:
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-        disable=as_json or not console.is_terminal,
-    ) as bar:
-        tasks: dict[str, object] = {}
-
-        def progress(what: str, done: int, total: int) -> None:
-            if what not in tasks:
-                tasks[what] = bar.add_task(what, total=total)
-            bar.update(tasks[what], completed=done, total=total)  # type: ignore[arg-type]
-
+    with stage_bars(quiet=as_json) as progress:
         try:
             where = Source(source, mirror, progress=progress)
         except FetchError as exc:

@@ -13,7 +13,7 @@ from saksi.collector import collector_paused
 from saksi.errors import SaksiError
 from saksi.store.base import Store
 
-__all__ = ["READING", "ContestForms", "Form", "Progress", "TpsInfo", "load_forms"]
+__all__ = ["READING", "ContestForms", "Form", "Progress", "TpsInfo", "load_forms", "no_progress"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,11 @@ Progress = Callable[[str, int, int | None], None]
 READING = "reading the forms"
 
 
-def load_forms(store: Store, contest: str, progress: Progress | None = None) -> ContestForms:
+def no_progress(stage: str, done: int, total: int | None) -> None:
+    """A ``Progress`` that reports nowhere."""
+
+
+def load_forms(store: Store, contest: str, progress: Progress = no_progress) -> ContestForms:
     """Every source's current form of ``contest`` at every TPS."""
     if not store.query("SELECT 1 FROM contests WHERE id = ?", (contest,)):
         raise SaksiError(f"contest {contest} is not part of this election")
@@ -98,17 +102,16 @@ def load_forms(store: Store, contest: str, progress: Progress | None = None) -> 
     result = ContestForms(contest, choices, official, sources, region_names=names)
     # Record order (no ORDER BY): every output is sorted later, and sorting 2.5 million
     # rows here would cost seconds.
-    report = progress or (lambda *_: None)
-    report(READING, 0, None)
+    progress(READING, 0, None)
     rows = store.query(
         "SELECT tps, source, seq, payload, flags FROM forms WHERE contest = ? AND is_current = 1",
         (contest,),
     )
     with collector_paused():  # millions of new dicts, no cycles
         for start in range(0, len(rows), _STEP):
-            report(READING, start, len(rows))
+            progress(READING, start, len(rows))
             _add_forms(result.by_source, rows[start : start + _STEP], tps)
-    report(READING, len(rows), len(rows))
+    progress(READING, len(rows), len(rows))
     return result
 
 

@@ -16,7 +16,14 @@ import numpy as np
 from saksi.forensics import checks
 from saksi.forensics.correction import Correction, Neighbourhood, Unsure, likely_correction
 from saksi.forensics.correction import Form as CorrectionForm
-from saksi.forensics.forms import READING, ContestForms, Form, Progress, load_forms
+from saksi.forensics.forms import (
+    READING,
+    ContestForms,
+    Form,
+    Progress,
+    load_forms,
+    no_progress,
+)
 from saksi.forensics.ladder_flags import LADDER_RULES, store_ladder_flags
 from saksi.forensics.multiple import flag_regions
 from saksi.forensics.statistics import RegionStatistics, plot_statistics, region_statistics
@@ -211,7 +218,7 @@ def report_from_forms(
     seed: int = 2024,
     n_bootstrap: int = N_BOOTSTRAP,
     parallel: bool = False,
-    progress: Progress | None = None,
+    progress: Progress = no_progress,
 ) -> dict[str, Any]:
     """The report; with ``parallel`` the region statistics (numpy, half the work) run in
     a second process while this one checks each TPS. That process is spawned, so a script
@@ -219,19 +226,18 @@ def report_from_forms(
     ``progress`` hears of each stage: CHECKING (the disagreements, then each source) and
     TESTING (the regions' statistics, then those of every TPS pooled)."""
     started = time.perf_counter()
-    report = progress or (lambda *_: None)
     inputs = region_inputs(forms)
-    report(CHECKING, 0, len(forms.sources) + 1)  # the disagreements, then each source
-    report(TESTING, 0, 2)
+    progress(CHECKING, 0, len(forms.sources) + 1)  # the disagreements, then each source
+    progress(TESTING, 0, 2)
     if parallel:
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
             statistics = pool.submit(all_region_statistics, inputs, seed, n_bootstrap)
-            flags = _tps_flags(forms, report)
+            flags = _tps_flags(forms, progress)
             results = statistics.result()
     else:
-        flags = _tps_flags(forms, report)
+        flags = _tps_flags(forms, progress)
         results = all_region_statistics(inputs, seed, n_bootstrap)
-    report(TESTING, 1, 2)
+    progress(TESTING, 1, 2)
     photos = {(f.tps.tps_id, f.source): f.photos for s in forms.sources for f in forms.forms(s)}
     items = []
     for flag in sorted(flags, key=_rank):
@@ -243,7 +249,7 @@ def report_from_forms(
         items.append(item)
     regions = _regions(forms, inputs, results)
     regions["overall"] = overall_statistics(inputs, forms.choices, seed, n_bootstrap)
-    report(TESTING, 2, 2)
+    progress(TESTING, 2, 2)
     return {
         "contest": forms.contest,
         "official_source": forms.official,
@@ -261,7 +267,7 @@ def forensics_report(
     seed: int = 2024,
     n_bootstrap: int = N_BOOTSTRAP,
     parallel: bool = False,
-    progress: Progress | None = None,
+    progress: Progress = no_progress,
 ) -> dict[str, Any]:
     """The report of ``contest`` (the first contest if None), from the projection store;
     ``progress`` hears of READING the forms, then as in ``report_from_forms``.
